@@ -1,0 +1,50 @@
+# Two commands matter: `make run` and `make test`. Both bootstrap everything
+# they need into this folder (uv in .tools/, the project in .venv/).
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test install lint typecheck docs-check pytest bench fmt clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --python $(PYTHON) --quiet
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/gwstack up
+
+test: install lint typecheck docs-check pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy services gwstack
+
+docs-check: install
+	$(BIN)/gwstack docs error-codes --check
+
+pytest: install
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m bench.compile
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
