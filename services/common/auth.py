@@ -1,0 +1,87 @@
+"""User identity: a signed JWT whose ``sub`` is the account id.
+
+billing_api and the planner take the account only from a verified token, never
+from a parameter, so one account cannot name another's data.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.common.errors import AppError
+from services.common.settings import Settings
+
+ACCOUNT_ID = re.compile(r"^acc_[A-Za-z0-9_-]{1,60}$")
+_LEEWAY_SECONDS = 30
+
+
+def _algorithm(settings: Settings) -> str:
+    return "RS256" if settings.auth_jwt_public_key else "HS256"
+
+
+def mint_token(account_id: str, settings: Settings, *, ttl: int = 3600) -> str:
+    """A development token (HS256 with AUTH_JWT_SECRET); production tokens come from the IdP."""
+    if not ACCOUNT_ID.match(account_id):
+        raise ValueError("account id must look like acc_<letters, digits, _ or ->")
+    now = int(time.time())
+    claims = {"sub": account_id, "iss": settings.auth_jwt_issuer, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, settings.auth_jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+def verify_token(token: str, settings: Settings) -> str:
+    """The account id of a valid token; ``UNAUTHENTICATED`` for anything else."""
+    key = settings.auth_jwt_public_key or settings.auth_jwt_secret.get_secret_value()
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[_algorithm(settings)],
+            issuer=settings.auth_jwt_issuer,
+            leeway=_LEEWAY_SECONDS,
+            options={"require": ["sub", "exp", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise unauthenticated("Your session has expired. Please sign in again.") from exc
+    except jwt.PyJWTError as exc:
+        raise unauthenticated() from exc
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not ACCOUNT_ID.match(subject):
+        raise unauthenticated()
+    return subject
+
+
+def unauthenticated(message: str | None = None) -> AppError:
+    return AppError("UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+_bearer = HTTPBearer(auto_error=False, description="A gw_stack user token (JWT).")
+
+
+def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(app_settings)]
+
+
+def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthenticated()
+    return credentials.credentials
+
+
+def current_account(token: Annotated[str, Depends(bearer_token)], settings: AppSettings) -> str:
+    return verify_token(token, settings)
+
+
+CurrentAccount = Annotated[str, Depends(current_account)]
+BearerToken = Annotated[str, Depends(bearer_token)]

@@ -1,0 +1,181 @@
+"""What every gw_stack HTTP app gets: request ids, access logs, a body limit,
+security headers and the one error envelope for every failure."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.error_codes import REGISTRY
+from services.common.errors import AppError, error_body, error_response, preferred_locale
+from services.common.request_context import bind_request_id, new_request_id, reset_request_id
+
+log = structlog.get_logger("gw_stack.http")
+
+_INCOMING_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+class RequestFrame:
+    """Pure ASGI middleware: request id, body-size limit, security headers, access log.
+
+    Pure ASGI (not BaseHTTPMiddleware) so large bodies stream through untouched and
+    the limit is enforced while reading, not after buffering an unbounded body.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, service: str) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _INCOMING_REQUEST_ID.match(incoming) else new_request_id()
+        token = bind_request_id(request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        try:
+            declared = headers.get(b"content-length")
+            if declared is not None and _too_large(declared, self.max_body_bytes):
+                await _send_too_large(scope, send)
+                status_holder["status"] = 413
+                return
+
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise _BodyTooLarge
+                return message
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status_holder["status"] = message["status"]
+                    status_holder["started"] = 1
+                    extra = [(b"x-request-id", request_id.encode())]
+                    extra.extend(SECURITY_HEADERS)
+                    message["headers"] = list(message.get("headers", [])) + extra
+                await send(message)
+
+            try:
+                await self.app(scope, limited_receive, send_with_headers)
+            except _BodyTooLarge:
+                await _send_too_large(scope, send)
+                status_holder["status"] = 413
+            except Exception:
+                # A bug. Answered here, inside the request-id context, so the 500 body
+                # and the log line carry the same id; nothing internal reaches the client.
+                log.exception("unhandled error", service=self.service, path=scope.get("path"))
+                if status_holder.get("started"):
+                    raise
+                await JSONResponse(error_body("INTERNAL_ERROR"), status_code=500)(
+                    scope, receive, send_with_headers
+                )
+        finally:
+            log.info(
+                "request",
+                service=self.service,
+                method=scope.get("method"),
+                path=scope.get("path"),
+                status=status_holder["status"],
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                request_id=request_id,
+            )
+            reset_request_id(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(declared: bytes, limit: int) -> bool:
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return False
+
+
+async def _send_too_large(scope: Scope, send: Send) -> None:
+    response = JSONResponse(error_body("PAYLOAD_TOO_LARGE"), status_code=413)
+    response.headers["connection"] = "close"
+
+    async def no_body() -> Message:
+        return {"type": "http.disconnect"}
+
+    await response(scope, no_body, send)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    problems = []
+    for err in exc.errors()[:50]:
+        location = [str(part) for part in err.get("loc", ()) if part != "body"]
+        problems.append({"field": ".".join(location), "problem": str(err.get("msg", ""))})
+    return problems
+
+
+def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
+    """Attach middleware and exception handlers; call once from each app factory."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return error_response(
+            request,
+            exc.code,
+            message=exc.message,
+            details=exc.details,
+            headers=exc.headers,
+            extra=exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return error_response(request, "INVALID_JSON")
+        return error_response(
+            request, "VALIDATION_ERROR", details={"problems": _validation_details(exc)}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {
+            401: "UNAUTHENTICATED",
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            413: "PAYLOAD_TOO_LARGE",
+            415: "UNSUPPORTED_MEDIA_TYPE",
+            422: "VALIDATION_ERROR",
+            429: "RATE_LIMITED",
+            503: "SERVICE_UNAVAILABLE",
+        }.get(exc.status_code)
+        if code is None:
+            code = "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR"
+        headers = dict(exc.headers) if exc.headers else None
+        if REGISTRY[code].http_status != exc.status_code:
+            # Keep the status the framework chose (e.g. 400 for a bad header).
+            body = error_body(code, locale=preferred_locale(request))
+            return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        return error_response(request, code, headers=headers)
+
+    app.add_middleware(RequestFrame, max_body_bytes=max_body_bytes, service=service)

@@ -1,0 +1,132 @@
+"""One source of configuration for every service, the CLI and the tests.
+
+Values come from the process environment first, then from the env file named by
+``GW_ENV_FILE`` (default ``.env``), then from the development defaults below.
+``config/payment.example.env`` documents every key.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Development defaults are deliberately recognisable so that production mode can
+# refuse them by name.
+DEV_SECRET_PREFIX = "dev-insecure-"  # noqa: S105 - a marker, not a secret
+PLACEHOLDER_MARKERS = ("...", "change-me", "changeme", "replace-me", DEV_SECRET_PREFIX)
+# Standard Webhooks secrets are base64 after "whsec_", so the prefix above cannot be seen in them.
+DEV_WEBHOOK_SECRET = "whsec_ZGV2LWluc2VjdXJlLXdlYmhvb2stc2VjcmV0LTAx"  # noqa: S105 - refused in production
+DEV_EVENTS_SECRET = "whsec_ZGV2LWluc2VjdXJlLWV2ZW50cy1zZWNyZXQtMDE="  # noqa: S105 - refused in production
+
+SECRET_KEYS = (
+    "payment_provider_api_key",
+    "webhook_secret",
+    "billing_events_secret",
+    "auth_jwt_secret",
+)
+
+
+def _env_file() -> str:
+    return os.environ.get("GW_ENV_FILE", ".env")
+
+
+class Settings(BaseSettings):
+    """Every key of ``config/payment.example.env``; field name = lower-case key."""
+
+    model_config = SettingsConfigDict(
+        env_file=_env_file(), env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    gw_env: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+
+    billing_api_base_url: str = "http://127.0.0.1:19100"
+    planner_base_url: str = "http://127.0.0.1:19200"
+    landing_base_url: str = "http://127.0.0.1:19000"
+
+    payment_provider: Literal["stub", "stripe"] = "stub"
+    payment_provider_endpoint: str = "http://127.0.0.1:19300"
+    payment_provider_api_key: SecretStr = SecretStr(DEV_SECRET_PREFIX + "sandbox-api-key")
+    payment_provider_timeout_seconds: float = 10.0
+    webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    webhook_tolerance_seconds: int = 300
+    billing_events_secret: SecretStr = SecretStr(DEV_EVENTS_SECRET)
+    billing_events_subscribers: Annotated[list[str], NoDecode] = []
+
+    auth_jwt_secret: SecretStr = SecretStr(DEV_SECRET_PREFIX + "jwt-secret-for-local-development")
+    auth_jwt_public_key: str | None = None
+    auth_jwt_issuer: str = "gw_stack"
+    dev_signin_enabled: bool = True
+
+    billing_database_url: str = "sqlite+aiosqlite:///var/billing.db"
+    planner_database_url: str = "sqlite+aiosqlite:///var/planner.db"
+    sandbox_database_url: str = "sqlite+aiosqlite:///var/sandbox.db"
+
+    plans_catalog_path: str = "config/plans.toml"
+    redirect_allowed_origins: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = 64 * 1024
+    idempotency_key_ttl_hours: int = 24
+    checkout_session_ttl_minutes: int = 30
+
+    planner_max_body_bytes: int = 64 * 1024 * 1024
+    planner_max_tasks: int = 200_000
+
+    @field_validator("billing_events_subscribers", "redirect_allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.gw_env != "production":
+            return self
+        problems = production_problems(self)
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def allowed_redirect_origins(self) -> list[str]:
+        """Origins that checkout success/cancel URLs may point to (landing by default)."""
+        return self.redirect_allowed_origins or [self.landing_base_url]
+
+    @property
+    def events_subscribers(self) -> list[str]:
+        return self.billing_events_subscribers or [
+            f"{self.planner_base_url}/internal/billing/events"
+        ]
+
+
+def is_placeholder(secret: str) -> bool:
+    lowered = secret.lower()
+    if secret in (DEV_WEBHOOK_SECRET, DEV_EVENTS_SECRET):
+        return True
+    return not secret or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every reason these settings are unsafe for production, naming the key."""
+    problems: list[str] = []
+    for key in SECRET_KEYS:
+        value: SecretStr = getattr(settings, key)
+        if key == "auth_jwt_secret" and settings.auth_jwt_public_key:
+            continue
+        if is_placeholder(value.get_secret_value()):
+            problems.append(f"{key.upper()} is missing or a placeholder")
+    for key in ("billing_database_url", "planner_database_url"):
+        if str(getattr(settings, key)).startswith("sqlite"):
+            problems.append(f"{key.upper()} must not be SQLite in production")
+    if settings.dev_signin_enabled:
+        problems.append("DEV_SIGNIN_ENABLED must be false in production")
+    return problems
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(_env_file=_env_file())
