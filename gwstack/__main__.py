@@ -1,0 +1,3 @@
+from gwstack.cli import app
+
+app()

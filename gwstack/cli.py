@@ -1,0 +1,232 @@
+"""The ``gwstack`` command: run, migrate and check the stack."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+import uvicorn
+
+from services.common.settings import Settings, get_settings
+
+app = typer.Typer(help="gw_stack: billing, feature gating and the planner.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="The local sandbox payment provider.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(docs_app, name="docs")
+app.add_typer(sandbox_app, name="sandbox")
+
+# name -> (app factory, the settings attribute holding its base URL)
+SERVICES: dict[str, tuple[str, str]] = {
+    "sandbox": ("services.sandbox_provider.app:create_app", "payment_provider_endpoint"),
+    "billing-api": ("services.billing_api.app:create_app", "billing_api_base_url"),
+    "planner": ("services.planner.app:create_app", "planner_base_url"),
+    "landing": ("services.landing.app:create_app", "landing_base_url"),
+}
+MIGRATED: dict[str, str] = {
+    "billing_api": "billing_database_url",
+    "sandbox_provider": "sandbox_database_url",
+    "planner": "planner_database_url",
+}
+ERROR_CODES_DOC = Path("docs/payment_error_codes.md")
+
+
+def _available(factory: str) -> bool:
+    module = factory.split(":", 1)[0]
+    return importlib.util.find_spec(module) is not None
+
+
+def _port_of(url: str) -> int:
+    return httpx.URL(url).port or 80
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="billing-api, planner, landing or sandbox")],
+    host: str = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Default: the port of its base URL.")] = None,
+    workers: int = 1,
+) -> None:
+    """Run one service in the foreground."""
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    factory, url_key = SERVICES[service]
+    if not _available(factory):
+        typer.echo(f"{service} is not part of this version yet", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port or _port_of(getattr(settings, url_key)),
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations of every service's database."""
+    from services.common.migrate import upgrade
+
+    settings = get_settings()
+    for service, url_key in MIGRATED.items():
+        if not (
+            Path(__file__).resolve().parent.parent / "services" / service / "migrations"
+        ).is_dir():
+            continue
+        asyncio.run(upgrade(service, getattr(settings, url_key)))
+        typer.echo(f"{service}: up to date")
+
+
+@app.command()
+def token(
+    account_id: str, ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600
+) -> None:
+    """Print a development user token for ACCOUNT_ID (e.g. acc_demo)."""
+    from services.common.auth import mint_token
+
+    settings = get_settings()
+    if settings.gw_env == "production":
+        typer.echo("refusing to mint tokens in production", err=True)
+        raise typer.Exit(2)
+    try:
+        typer.echo(mint_token(account_id, settings, ttl=ttl))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command("site-check")
+def site_check(
+    billing_url: Annotated[str | None, typer.Option()] = None,
+    planner_url: Annotated[str | None, typer.Option()] = None,
+    landing_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Check /health of each service; exit non-zero with one line per failing check."""
+    from gwstack.site_check import run_checks
+
+    settings = get_settings()
+    failures = run_checks(
+        billing_url=billing_url or settings.billing_api_base_url,
+        planner_url=planner_url,
+        landing_url=landing_url,
+    )
+    for line in failures:
+        typer.echo(f"FAIL {line}", err=True)
+    if failures:
+        raise typer.Exit(1)
+    typer.echo("all checks passed")
+
+
+@sandbox_app.command("advance")
+def sandbox_advance(days: Annotated[float, typer.Option(help="Days to move the clock.")]) -> None:
+    """Move the sandbox's test clock forward, running renewals, trial ends and dunning."""
+    settings = get_settings()
+    response = httpx.post(
+        f"{settings.payment_provider_endpoint}/v1/test_clock/advance",
+        json={"days": days},
+        headers={"Authorization": f"Bearer {settings.payment_provider_api_key.get_secret_value()}"},
+        timeout=60,
+    )
+    typer.echo(response.text)
+    if response.status_code >= 400:
+        raise typer.Exit(1)
+
+
+@docs_app.command("error-codes")
+def docs_error_codes(
+    check: Annotated[bool, typer.Option(help="Fail if the file is out of date.")] = False,
+) -> None:
+    """(Re)generate docs/payment_error_codes.md from the error registry."""
+    from services.common.error_docs import render
+
+    wanted = render()
+    if check:
+        current = ERROR_CODES_DOC.read_text("utf-8") if ERROR_CODES_DOC.exists() else ""
+        if current != wanted:
+            typer.echo(
+                f"{ERROR_CODES_DOC} is out of date: run `gwstack docs error-codes`", err=True
+            )
+            raise typer.Exit(1)
+        typer.echo(f"{ERROR_CODES_DOC} is up to date")
+        return
+    ERROR_CODES_DOC.parent.mkdir(parents=True, exist_ok=True)
+    ERROR_CODES_DOC.write_text(wanted, "utf-8")
+    typer.echo(f"wrote {ERROR_CODES_DOC}")
+
+
+@app.command()
+def up() -> None:
+    """Migrate, then start every service of this version; Ctrl-C stops them all."""
+    settings = get_settings()
+    db_upgrade()
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    for name, (factory, _url_key) in SERVICES.items():
+        if not _available(factory):
+            continue
+        command = [sys.executable, "-m", "gwstack", "serve", name]
+        processes.append((name, subprocess.Popen(command, env=os.environ.copy())))  # noqa: S603
+    _wait_healthy(settings, [name for name, _ in processes])
+    typer.echo("\ngw_stack is running:")
+    for name, _ in processes:
+        url = getattr(settings, SERVICES[name][1])
+        extra = "  (Swagger UI: /docs)" if name in ("billing-api", "planner") else ""
+        typer.echo(f"  {name:<12} {url}{extra}")
+    typer.echo("\nPress Ctrl-C to stop.")
+    _supervise(processes)
+
+
+def _wait_healthy(settings: Settings, names: list[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    for name in names:
+        url = getattr(settings, SERVICES[name][1]) + "/health"
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=1).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            typer.echo(f"warning: {name} did not answer {url} within {timeout:.0f}s", err=True)
+
+
+def _supervise(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    def stop(*_signal: object) -> None:
+        for _name, process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for _name, process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            for name, process in processes:
+                if process.poll() is not None:
+                    typer.echo(f"{name} exited with {process.returncode}; stopping", err=True)
+                    stop()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        stop()
+
+
+if __name__ == "__main__":
+    app()

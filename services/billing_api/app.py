@@ -1,0 +1,58 @@
+"""billing_api: plans, checkout, subscriptions and provider webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.billing_api.catalog import load_catalog
+from services.billing_api.context import BillingContext
+from services.billing_api.provider_adapter import PaymentProvider, provider_for
+from services.billing_api.routes import checkout, health, plans, subscription
+from services.common.db import create_engine, sessionmaker_for
+from services.common.http import install_common
+from services.common.logging import configure_logging
+from services.common.settings import Settings, get_settings
+
+DESCRIPTION = """
+Plans catalog, checkout attempts, subscriptions and provider webhooks.
+
+Every error answers `{"error": {"code", "message", "requestId"}}`; the codes are
+listed in `docs/payment_error_codes.md`. User endpoints take a
+`Authorization: Bearer <token>`; the account always comes from the token.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, provider: PaymentProvider | None = None
+) -> FastAPI:
+    """Build the app. Tests pass their own settings and an in-memory provider."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging("billing_api", settings.log_level)
+        yield
+        await app.state.billing.provider.aclose()
+        await engine.dispose()
+
+    engine = create_engine(settings.billing_database_url)
+    app = FastAPI(
+        title="gw_stack billing_api",
+        version=health.VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.billing = BillingContext(
+        settings=settings,
+        catalog=load_catalog(settings.plans_catalog_path),
+        provider=provider or provider_for(settings),
+        sessions=sessionmaker_for(engine),
+    )
+    install_common(app, service="billing_api", max_body_bytes=settings.max_body_bytes)
+    for router in (health.router, plans.router, subscription.router, checkout.router):
+        app.include_router(router)
+    return app

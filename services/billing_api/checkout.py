@@ -1,0 +1,224 @@
+"""Checkout: start a payment attempt, and tell its owner how it ended."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import select
+
+from services.billing_api.catalog import Plan
+from services.billing_api.context import BillingContext
+from services.billing_api.idempotency import StoredAnswer, request_fingerprint, run_once
+from services.billing_api.lifecycle import apply_subscription_state, settle_checkout
+from services.billing_api.models import (
+    AttemptStatus,
+    PaymentAttempt,
+    Subscription,
+    SubscriptionStatus,
+    new_id,
+)
+from services.billing_api.provider_adapter import (
+    CheckoutOutcome,
+    CheckoutRequest,
+    CreatedCheckout,
+    ProviderUnavailable,
+)
+from services.billing_api.schemas import (
+    AttemptError,
+    CheckoutStartIn,
+    CheckoutStartOut,
+    CheckoutStatusOut,
+)
+from services.billing_api.subscriptions import current_subscription
+from services.common.error_codes import spec_for
+from services.common.errors import AppError
+from services.common.types import utcnow
+
+_ATTEMPT_ERROR_BY_STATUS = {
+    AttemptStatus.CANCELED: "CHECKOUT_CANCELED",
+    AttemptStatus.EXPIRED: "CHECKOUT_EXPIRED",
+}
+
+
+def purchasable_plan(context: BillingContext, plan_id: str) -> Plan:
+    plan = context.catalog.get(plan_id)
+    if plan is None:
+        raise AppError("PLAN_NOT_FOUND", details={"planId": plan_id})
+    if not plan.purchasable:
+        raise AppError("PLAN_NOT_PURCHASABLE", details={"planId": plan_id})
+    return plan
+
+
+def check_redirect(url: str, allowed_origins: list[str], field: str) -> None:
+    """Only absolute http(s) URLs on an allow-listed origin: no open redirects."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    allowed = {o.rstrip("/").lower() for o in allowed_origins}
+    if (
+        parts.scheme not in ("http", "https")
+        or "@" in parts.netloc
+        or origin not in allowed
+        or any(ch.isspace() for ch in url)
+    ):
+        raise AppError("REDIRECT_URL_NOT_ALLOWED", details={"field": field})
+
+
+def with_attempt_id(url: str, attempt_id: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [(k, v) for k, v in query if k != "paymentAttemptId"]
+    query.append(("paymentAttemptId", attempt_id))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+async def start_checkout(
+    context: BillingContext, account_id: str, body: CheckoutStartIn, idempotency_key: str | None
+) -> StoredAnswer:
+    plan = purchasable_plan(context, body.plan_id)
+    origins = context.settings.allowed_redirect_origins
+    check_redirect(body.success_url, origins, "successUrl")
+    check_redirect(body.cancel_url, origins, "cancelUrl")
+    attempt_id = new_id("pa")
+    expires_at = utcnow() + timedelta(minutes=context.settings.checkout_session_ttl_minutes)
+    request = CheckoutRequest(
+        payment_attempt_id=attempt_id,
+        account_id=account_id,
+        plan=plan,
+        success_url=with_attempt_id(body.success_url, attempt_id),
+        cancel_url=with_attempt_id(body.cancel_url, attempt_id),
+        locale=body.locale,
+        expires_at=expires_at,
+    )
+
+    async def prepare() -> CreatedCheckout:
+        async with context.sessions() as session:
+            subscription = await current_subscription(session, account_id)
+            if subscription and SubscriptionStatus(subscription.status).is_current:
+                raise AppError("ALREADY_SUBSCRIBED")
+        try:
+            return await context.provider.create_checkout(request)
+        except ProviderUnavailable as exc:
+            raise AppError("PROVIDER_UNAVAILABLE", headers={"Retry-After": "5"}) from exc
+
+    async def finish(session: Any, created: CreatedCheckout) -> StoredAnswer:
+        session.add(
+            PaymentAttempt(
+                id=attempt_id,
+                account_id=account_id,
+                plan_id=plan.id,
+                status=AttemptStatus.PENDING,
+                provider=context.provider.name,
+                provider_session_id=created.session_id,
+                checkout_url=created.checkout_url,
+                success_url=request.success_url,
+                cancel_url=request.cancel_url,
+                locale=body.locale,
+                expires_at=created.expires_at,
+            )
+        )
+        out = CheckoutStartOut(
+            payment_attempt_id=attempt_id,
+            status="pending",
+            checkout_url=created.checkout_url,
+            expires_at=created.expires_at,
+        )
+        return StoredAnswer(201, out.model_dump(mode="json", by_alias=True))
+
+    async def finish_or_expire(session: Any, created: CreatedCheckout) -> StoredAnswer:
+        try:
+            answer = await finish(session, created)
+            await session.flush()
+            return answer
+        except BaseException:
+            # Our record failed: end the provider's session so no one can pay an attempt we lost.
+            with contextlib.suppress(ProviderUnavailable):
+                await context.provider.expire_checkout(created.session_id)
+            raise
+
+    if idempotency_key is None:
+        created = await prepare()
+        async with context.sessions() as session, session.begin():
+            return await finish_or_expire(session, created)
+    return await run_once(
+        context.sessions,
+        account_id=account_id,
+        key=idempotency_key,
+        fingerprint=request_fingerprint(
+            "checkout/start", body.model_dump(mode="json", by_alias=True)
+        ),
+        ttl=timedelta(hours=context.settings.idempotency_key_ttl_hours),
+        prepare=prepare,
+        finish=finish_or_expire,
+    )
+
+
+async def checkout_status(
+    context: BillingContext, account_id: str, attempt_id: str, locale: str
+) -> CheckoutStatusOut:
+    async with context.sessions() as session:
+        attempt = await session.scalar(
+            select(PaymentAttempt).where(
+                PaymentAttempt.id == attempt_id, PaymentAttempt.account_id == account_id
+            )
+        )
+    if attempt is None:
+        # Another account's attempt answers the same as a missing one: existence does not leak.
+        raise AppError("PAYMENT_ATTEMPT_NOT_FOUND")
+    if attempt.status == AttemptStatus.PENDING:
+        attempt = await _refresh_from_provider(context, attempt)
+    subscription_status = None
+    if attempt.provider_subscription_id is not None:
+        async with context.sessions() as session:
+            subscription_status = await session.scalar(
+                select(Subscription.status).where(
+                    Subscription.provider_subscription_id == attempt.provider_subscription_id
+                )
+            )
+    return CheckoutStatusOut(
+        payment_attempt_id=attempt.id,
+        status=AttemptStatus(attempt.status).value,
+        plan_id=attempt.plan_id,
+        subscription_status=subscription_status,
+        error=_attempt_error(attempt, locale),
+        updated_at=attempt.updated_at,
+    )
+
+
+def _attempt_error(attempt: PaymentAttempt, locale: str) -> AttemptError | None:
+    code = attempt.error_code or _ATTEMPT_ERROR_BY_STATUS.get(AttemptStatus(attempt.status))
+    if code is None:
+        return None
+    return AttemptError(code=code, message=spec_for(code).message(locale))
+
+
+async def _refresh_from_provider(
+    context: BillingContext, attempt: PaymentAttempt
+) -> PaymentAttempt:
+    """Ask the provider, so a user back before the webhook still sees the true result.
+
+    If the provider cannot answer, the attempt stays as recorded (pending): the
+    page keeps polling and the webhook will settle it.
+    """
+    try:
+        state = await context.provider.get_checkout(attempt.provider_session_id)
+        if state.outcome == CheckoutOutcome.OPEN:
+            return attempt
+        subscription = None
+        if state.subscription_id is not None:
+            subscription = await context.provider.get_subscription(state.subscription_id)
+    except ProviderUnavailable:
+        return attempt
+    async with context.sessions() as session, session.begin():
+        locked = await session.scalar(
+            select(PaymentAttempt).where(PaymentAttempt.id == attempt.id).with_for_update()
+        )
+        assert locked is not None
+        if subscription is not None:
+            await apply_subscription_state(
+                session, subscription, provider=context.provider.name, source="status_poll"
+            )
+        await settle_checkout(session, locked, state)
+    return locked

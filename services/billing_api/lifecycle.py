@@ -1,0 +1,119 @@
+"""How provider facts change our records: the one home for those rules.
+
+Webhooks, the checkout-status poll and the subscription endpoints all report
+what the provider says through these functions, so a fact is applied the same
+way whichever path brought it, and applying it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.billing_api.models import (
+    AttemptStatus,
+    PaymentAttempt,
+    Subscription,
+    SubscriptionChange,
+    new_id,
+)
+from services.billing_api.provider_adapter import CheckoutOutcome, CheckoutState, SubscriptionState
+
+_OUTCOME_TO_STATUS = {
+    CheckoutOutcome.PAID: AttemptStatus.SUCCEEDED,
+    CheckoutOutcome.FAILED: AttemptStatus.FAILED,
+    CheckoutOutcome.CANCELED: AttemptStatus.CANCELED,
+    CheckoutOutcome.EXPIRED: AttemptStatus.EXPIRED,
+}
+
+
+async def settle_checkout(
+    session: AsyncSession, attempt: PaymentAttempt, state: CheckoutState
+) -> bool:
+    """Move a pending attempt to its final status; a settled attempt never changes again.
+
+    Returns whether anything changed.
+    """
+    if attempt.status != AttemptStatus.PENDING or state.outcome == CheckoutOutcome.OPEN:
+        return False
+    attempt.status = _OUTCOME_TO_STATUS[state.outcome]
+    attempt.error_code = state.error_code if state.outcome == CheckoutOutcome.FAILED else None
+    attempt.provider_subscription_id = state.subscription_id
+    return True
+
+
+async def apply_subscription_state(
+    session: AsyncSession, state: SubscriptionState, *, provider: str, source: str
+) -> Subscription:
+    """Record the provider's view of a subscription unless we already hold a newer one."""
+    existing = await _locked_subscription(session, state.subscription_id)
+    if existing is None:
+        created = _new_subscription(state, provider)
+        try:
+            async with session.begin_nested():
+                session.add(created)
+        except IntegrityError:
+            # Another writer recorded it first (webhook beside a status poll): update theirs.
+            existing = await _locked_subscription(session, state.subscription_id)
+            assert existing is not None
+        else:
+            _audit(session, created, None, source)
+            return created
+
+    if state.as_of < existing.provider_state_at:
+        return existing  # an older report: the state we hold is newer
+    previous = existing.status
+    existing.plan_id = state.plan_id
+    existing.status = state.status
+    existing.current_period_start = state.current_period_start
+    existing.current_period_end = state.current_period_end
+    existing.cancel_at_period_end = state.cancel_at_period_end
+    existing.trial_end = state.trial_end
+    existing.canceled_at = state.canceled_at
+    existing.provider_state_at = state.as_of
+    if previous != state.status:
+        _audit(session, existing, previous, source)
+    return existing
+
+
+async def _locked_subscription(
+    session: AsyncSession, provider_subscription_id: str
+) -> Subscription | None:
+    return await session.scalar(
+        select(Subscription)
+        .where(Subscription.provider_subscription_id == provider_subscription_id)
+        .with_for_update()
+    )
+
+
+def _new_subscription(state: SubscriptionState, provider: str) -> Subscription:
+    return Subscription(
+        id=new_id("sub"),
+        account_id=state.account_id,
+        plan_id=state.plan_id,
+        status=state.status,
+        provider=provider,
+        provider_subscription_id=state.subscription_id,
+        current_period_start=state.current_period_start,
+        current_period_end=state.current_period_end,
+        cancel_at_period_end=state.cancel_at_period_end,
+        trial_end=state.trial_end,
+        canceled_at=state.canceled_at,
+        provider_state_at=state.as_of,
+    )
+
+
+def _audit(
+    session: AsyncSession, subscription: Subscription, previous: str | None, source: str
+) -> None:
+    session.add(
+        SubscriptionChange(
+            subscription_id=subscription.id,
+            account_id=subscription.account_id,
+            from_status=previous,
+            to_status=subscription.status,
+            source=source,
+            provider_state_at=subscription.provider_state_at,
+        )
+    )

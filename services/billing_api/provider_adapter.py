@@ -1,0 +1,142 @@
+"""The payment provider interface and the registry that picks one.
+
+billing_api speaks to every provider through ``PaymentProvider`` and
+provider-neutral values; each provider module translates its own API and
+webhooks into them. Chosen by ``PAYMENT_PROVIDER``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from services.billing_api.models import SubscriptionStatus
+
+if TYPE_CHECKING:
+    from services.billing_api.catalog import Plan
+    from services.common.settings import Settings
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached or failed; nothing may be assumed to have happened."""
+
+
+class WebhookSignatureInvalid(Exception):
+    """Missing, wrong or stale signature."""
+
+
+class WebhookPayloadInvalid(Exception):
+    """Signed, but not an event we can read."""
+
+
+class CheckoutOutcome(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    payment_attempt_id: str
+    account_id: str
+    plan: Plan
+    success_url: str
+    cancel_url: str
+    locale: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedCheckout:
+    session_id: str
+    checkout_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionState:
+    subscription_id: str  # the provider's id
+    account_id: str
+    plan_id: str
+    status: SubscriptionStatus
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    trial_end: datetime | None
+    canceled_at: datetime | None
+    as_of: datetime  # when the provider produced this state
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutState:
+    session_id: str
+    payment_attempt_id: str
+    outcome: CheckoutOutcome
+    error_code: str | None  # a registered payment error code when FAILED
+    subscription_id: str | None  # the provider's subscription, once paid
+    as_of: datetime
+
+
+class EventKind(StrEnum):
+    CHECKOUT_SETTLED = "checkout_settled"  # paid, failed, canceled or expired
+    SUBSCRIPTION_CHANGED = "subscription_changed"
+    IGNORED = "ignored"  # a type we read but do not act on
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEvent:
+    event_id: str
+    type: str  # the provider's own type, e.g. "invoice.payment_failed"
+    kind: EventKind
+    occurred_at: datetime
+    checkout: CheckoutState | None = None
+    subscription: SubscriptionState | None = None
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    async def create_checkout(self, request: CheckoutRequest) -> CreatedCheckout:
+        """Open a hosted checkout session for a subscription."""
+        ...
+
+    async def get_checkout(self, session_id: str) -> CheckoutState:
+        """The session's state as the provider sees it now."""
+        ...
+
+    async def expire_checkout(self, session_id: str) -> None:
+        """End an open session so it can no longer be paid."""
+        ...
+
+    async def get_subscription(self, subscription_id: str) -> SubscriptionState:
+        """The subscription's state as the provider sees it now."""
+        ...
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool
+    ) -> SubscriptionState:
+        """Cancel now or at the end of the period (False also resumes a pending cancel)."""
+        ...
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        """Verify the signature on the raw body, then read it into a neutral event."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def provider_for(settings: Settings) -> PaymentProvider:
+    """The adapter named by PAYMENT_PROVIDER."""
+    match settings.payment_provider:
+        case "stub":
+            from services.billing_api.providers.stub import StubProvider
+
+            return StubProvider(settings)
+        case "stripe":
+            # Planned (DESIGN §6); until it lands, say so at start-up rather than fail later.
+            raise ValueError("PAYMENT_PROVIDER=stripe: the Stripe adapter is not available yet")

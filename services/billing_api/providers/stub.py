@@ -1,0 +1,215 @@
+"""The ``stub`` provider: billing_api's adapter for the local sandbox provider.
+
+Speaks the sandbox's Stripe-like JSON API over HTTP and reads its Standard
+Webhooks-signed events. Sandbox objects carry ``updated`` (milliseconds,
+strictly increasing per object), which orders reports of one subscription.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import standardwebhooks
+
+from services.billing_api.models import SubscriptionStatus
+from services.billing_api.provider_adapter import (
+    CheckoutOutcome,
+    CheckoutRequest,
+    CheckoutState,
+    CreatedCheckout,
+    EventKind,
+    ProviderEvent,
+    ProviderUnavailable,
+    SubscriptionState,
+    WebhookPayloadInvalid,
+    WebhookSignatureInvalid,
+)
+from services.common.settings import Settings
+
+_SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+}
+_CHECKOUT_EVENTS = {"checkout.session.completed", "checkout.session.expired"}
+
+
+class StubProvider:
+    name = "stub"
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None):
+        self._client = httpx.AsyncClient(
+            base_url=settings.payment_provider_endpoint,
+            headers={
+                "Authorization": f"Bearer {settings.payment_provider_api_key.get_secret_value()}"
+            },
+            timeout=settings.payment_provider_timeout_seconds,
+            transport=transport,
+        )
+        self._webhook = standardwebhooks.Webhook(settings.webhook_secret.get_secret_value())
+        self._tolerance = settings.webhook_tolerance_seconds
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _call(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+        try:
+            response = await self._client.request(method, path, json=json)
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(f"sandbox unreachable: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise ProviderUnavailable(f"sandbox answered {response.status_code} to {path}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ProviderUnavailable("sandbox answered something that is not JSON") from exc
+        if not isinstance(body, dict):
+            raise ProviderUnavailable("sandbox answered an unexpected shape")
+        return body
+
+    async def create_checkout(self, request: CheckoutRequest) -> CreatedCheckout:
+        plan = request.plan
+        session = await self._call(
+            "POST",
+            "/v1/checkout/sessions",
+            {
+                "client_reference_id": request.payment_attempt_id,
+                "metadata": {
+                    "accountId": request.account_id,
+                    "paymentAttemptId": request.payment_attempt_id,
+                    "planId": plan.id,
+                },
+                "plan": {
+                    "id": plan.id,
+                    "name": plan.name,
+                    "amount": plan.amount,
+                    "currency": plan.currency,
+                    "interval": plan.interval,
+                    "trial_days": plan.trial_days,
+                },
+                "success_url": request.success_url,
+                "cancel_url": request.cancel_url,
+                "expires_at": int(request.expires_at.timestamp()),
+                "locale": request.locale,
+            },
+        )
+        try:
+            return CreatedCheckout(
+                session_id=str(session["id"]),
+                checkout_url=str(session["url"]),
+                expires_at=_from_unix(session["expires_at"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderUnavailable("sandbox session without id, url or expiry") from exc
+
+    async def get_checkout(self, session_id: str) -> CheckoutState:
+        session = await self._call("GET", f"/v1/checkout/sessions/{session_id}")
+        try:
+            return _checkout_state(session)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderUnavailable("sandbox session of an unexpected shape") from exc
+
+    async def expire_checkout(self, session_id: str) -> None:
+        await self._call("POST", f"/v1/checkout/sessions/{session_id}/expire")
+
+    async def get_subscription(self, subscription_id: str) -> SubscriptionState:
+        subscription = await self._call("GET", f"/v1/subscriptions/{subscription_id}")
+        try:
+            return _subscription_state(subscription)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderUnavailable("sandbox subscription of an unexpected shape") from exc
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool
+    ) -> SubscriptionState:
+        subscription = await self._call(
+            "POST", f"/v1/subscriptions/{subscription_id}/cancel", {"at_period_end": at_period_end}
+        )
+        try:
+            return _subscription_state(subscription)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderUnavailable("sandbox subscription of an unexpected shape") from exc
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        wanted = ("webhook-id", "webhook-timestamp", "webhook-signature")
+        signed_headers = {name: headers.get(name, "") for name in wanted}
+        try:
+            # Verifies the HMAC over "{id}.{timestamp}.{body}" on the raw bytes with a
+            # constant-time compare, and refuses timestamps outside its tolerance.
+            self._webhook.verify(body, signed_headers)
+        except standardwebhooks.WebhookVerificationError as exc:
+            raise WebhookSignatureInvalid(str(exc)) from exc
+        try:
+            return _event(body)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise WebhookPayloadInvalid("not a sandbox event") from exc
+
+
+def _from_unix(value: Any) -> datetime:
+    return datetime.fromtimestamp(float(value), UTC)
+
+
+def _optional_unix(value: Any) -> datetime | None:
+    return None if value is None else _from_unix(value)
+
+
+def _from_unix_ms(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+def _checkout_state(session: Mapping[str, Any]) -> CheckoutState:
+    return CheckoutState(
+        session_id=str(session["id"]),
+        payment_attempt_id=str(session["client_reference_id"]),
+        outcome=CheckoutOutcome(session["outcome"]),
+        error_code=session.get("error_code"),
+        subscription_id=session.get("subscription"),
+        as_of=_from_unix_ms(session["updated"]),
+    )
+
+
+def _subscription_state(subscription: Mapping[str, Any]) -> SubscriptionState:
+    metadata = subscription["metadata"]
+    return SubscriptionState(
+        subscription_id=str(subscription["id"]),
+        account_id=str(metadata["accountId"]),
+        plan_id=str(metadata["planId"]),
+        status=SubscriptionStatus(subscription["status"]),
+        current_period_start=_optional_unix(subscription.get("current_period_start")),
+        current_period_end=_optional_unix(subscription.get("current_period_end")),
+        cancel_at_period_end=bool(subscription.get("cancel_at_period_end", False)),
+        trial_end=_optional_unix(subscription.get("trial_end")),
+        canceled_at=_optional_unix(subscription.get("canceled_at")),
+        as_of=_from_unix_ms(subscription["updated"]),
+    )
+
+
+def _event(body: bytes) -> ProviderEvent:
+    envelope = json.loads(body)
+    event_id = str(envelope["id"])
+    event_type = str(envelope["type"])
+    occurred_at = _from_unix(envelope["created"])
+    obj = envelope["data"]["object"]
+    if not event_id or not isinstance(obj, dict):
+        raise ValueError("event without id or object")
+    if event_type in _CHECKOUT_EVENTS:
+        return ProviderEvent(
+            event_id,
+            event_type,
+            EventKind.CHECKOUT_SETTLED,
+            occurred_at,
+            checkout=_checkout_state(obj),
+        )
+    if event_type in _SUBSCRIPTION_EVENTS:
+        return ProviderEvent(
+            event_id,
+            event_type,
+            EventKind.SUBSCRIPTION_CHANGED,
+            occurred_at,
+            subscription=_subscription_state(obj),
+        )
+    return ProviderEvent(event_id, event_type, EventKind.IGNORED, occurred_at)

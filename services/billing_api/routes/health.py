@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from services.billing_api.context import Billing
+from services.billing_api.schemas import HealthOut
+
+router = APIRouter(tags=["health"])
+
+VERSION = "0.1.0"
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "A check failed (`status: degraded`)."}},
+)
+async def health(billing: Billing) -> JSONResponse:
+    """Liveness and readiness for the release gate.
+
+    200 with `status: ok` and `service: billing_api` when billing_api can serve;
+    503 with `status: degraded` and the failing check otherwise.
+    """
+    checks = {"database": "ok"}
+    try:
+        async with billing.sessions() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:
+        checks["database"] = "unreachable"
+    ok = all(value == "ok" for value in checks.values())
+    body = HealthOut(
+        status="ok" if ok else "degraded",
+        service="billing_api",
+        version=VERSION,
+        provider=billing.settings.payment_provider,
+        checks=checks,
+    )
+    return JSONResponse(body.model_dump(by_alias=True), status_code=200 if ok else 503)

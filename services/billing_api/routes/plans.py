@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.billing_api.context import Billing
+from services.billing_api.schemas import PlanOut, PlansOut, Price
+
+router = APIRouter(prefix="/api/billing", tags=["plans"])
+
+
+@router.get("/plans", response_model=PlansOut)
+async def list_plans(billing: Billing) -> PlansOut:
+    """The plans catalog (public, no token).
+
+    Prices are integer minor units with an ISO currency (29900 TRY = 299,00 ₺).
+    """
+    return PlansOut(
+        plans=[
+            PlanOut(
+                id=plan.id,
+                name=plan.name,
+                tier=plan.tier,
+                price=Price(amount=plan.amount, currency=plan.currency),
+                interval=plan.interval,
+                trial_days=plan.trial_days,
+            )
+            for plan in billing.catalog.plans
+        ]
+    )

@@ -1,0 +1,84 @@
+"""billing_api's wire models (camelCase JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from services.common.schemas import CamelModel
+
+
+class Price(CamelModel):
+    amount: int = Field(description="Integer minor units (kuruş for TRY).")
+    currency: str = Field(description="ISO 4217 code.")
+
+
+class PlanOut(CamelModel):
+    id: str
+    name: str
+    tier: Literal["free", "paid"]
+    price: Price
+    interval: Literal["month", "year"] | None
+    trial_days: int
+
+
+class PlansOut(CamelModel):
+    plans: list[PlanOut]
+
+
+class SubscriptionOut(CamelModel):
+    id: str
+    account_id: str
+    plan_id: str
+    status: str = Field(
+        description="trialing, active, incomplete, incomplete_expired, past_due, unpaid, "
+        "canceled or paused"
+    )
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    trial_end: datetime | None
+    provider: str
+    updated_at: datetime
+
+
+class SubscriptionEnvelope(CamelModel):
+    subscription: SubscriptionOut
+
+
+class CheckoutStartIn(CamelModel):
+    plan_id: str = Field(min_length=1, max_length=64, examples=["pro_monthly"])
+    success_url: str = Field(min_length=1, max_length=2048)
+    cancel_url: str = Field(min_length=1, max_length=2048)
+    locale: Literal["tr", "en"] | None = None
+
+
+class CheckoutStartOut(CamelModel):
+    payment_attempt_id: str
+    status: Literal["pending"]
+    checkout_url: str
+    expires_at: datetime
+
+
+class AttemptError(CamelModel):
+    code: str
+    message: str
+
+
+class CheckoutStatusOut(CamelModel):
+    payment_attempt_id: str
+    status: Literal["pending", "succeeded", "failed", "canceled", "expired"]
+    plan_id: str
+    subscription_status: str | None
+    error: AttemptError | None
+    updated_at: datetime
+
+
+class HealthOut(CamelModel):
+    status: Literal["ok", "degraded"]
+    service: Literal["billing_api"]
+    version: str
+    provider: str
+    checks: dict[str, str]

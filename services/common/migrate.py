@@ -1,0 +1,39 @@
+"""Alembic migrations, run programmatically for each service's database.
+
+Each service keeps its scripts in ``services/<service>/migrations``; the
+connection is handed to Alembic (its "shared connection" recipe) so upgrades
+run the same from the CLI, at start-up and inside async tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from services.common.db import create_engine
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(service: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    return config
+
+
+async def upgrade(service: str, url: str, revision: str = "head") -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade, service, revision)
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(connection: Connection, service: str, revision: str) -> None:
+    config = alembic_config(service)
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
