@@ -46,6 +46,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.engine = engine
     app.state.billing = BillingContext(
         settings=settings,
         catalog=load_catalog(settings.plans_catalog_path),

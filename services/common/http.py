@@ -60,17 +60,31 @@ class RequestFrame:
                 return
 
             received = 0
+            too_large = False
+            replaced = False
 
             async def limited_receive() -> Message:
-                nonlocal received
+                # Past the limit the app sees a disconnect; whatever it answers is then
+                # replaced by our 413 below (frameworks turn read errors into a 400).
+                nonlocal received, too_large
+                if too_large:
+                    return {"type": "http.disconnect"}
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body_bytes:
-                        raise _BodyTooLarge
+                        too_large = True
+                        return {"type": "http.disconnect"}
                 return message
 
             async def send_with_headers(message: Message) -> None:
+                nonlocal replaced
+                if too_large:
+                    if not replaced:
+                        replaced = True
+                        status_holder["status"] = 413
+                        await _send_too_large(scope, send)
+                    return
                 if message["type"] == "http.response.start":
                     status_holder["status"] = message["status"]
                     status_holder["started"] = 1
@@ -81,12 +95,14 @@ class RequestFrame:
 
             try:
                 await self.app(scope, limited_receive, send_with_headers)
-            except _BodyTooLarge:
-                await _send_too_large(scope, send)
-                status_holder["status"] = 413
             except Exception:
                 # A bug. Answered here, inside the request-id context, so the 500 body
                 # and the log line carry the same id; nothing internal reaches the client.
+                if too_large:
+                    if not replaced:
+                        await _send_too_large(scope, send)
+                        status_holder["status"] = 413
+                    return
                 log.exception("unhandled error", service=self.service, path=scope.get("path"))
                 if status_holder.get("started"):
                     raise
@@ -104,10 +120,6 @@ class RequestFrame:
                 request_id=request_id,
             )
             reset_request_id(token)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def _too_large(declared: bytes, limit: int) -> bool:

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from services.billing_api.app import create_app
+from services.billing_api.models import Base
+from services.common.auth import mint_token
+from services.common.migrate import upgrade
+from services.common.settings import Settings
+from tests.billing_api.fakes import FakeProvider
+from tests.databases import fresh_postgres_database, run_blocking
+
+LANDING = "http://127.0.0.1:19000"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def postgres_billing_url() -> Iterator[str]:
+    with fresh_postgres_database("billing") as url:
+        run_blocking(lambda: upgrade("billing_api", url))
+        yield url
+
+
+@pytest.fixture
+async def billing_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A migrated, empty billing database on the backend under test."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/billing.db"
+        await upgrade("billing_api", url)
+        return url
+    url: str = request.getfixturevalue("postgres_billing_url")
+    await _truncate_all(url)
+    return url
+
+
+async def _truncate_all(url: str) -> None:
+    from services.common.db import create_engine
+
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables}"))
+    await engine.dispose()
+
+
+def make_settings(db_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "gw_env": "test",
+        "billing_database_url": db_url,
+        "landing_base_url": LANDING,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def provider() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def settings(billing_db_url: str) -> Settings:
+    return make_settings(billing_db_url)
+
+
+@pytest.fixture
+async def app(settings: Settings, provider: FakeProvider) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, provider=provider)
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://billing.test") as c:
+        yield c
+
+
+@pytest.fixture
+def auth(settings: Settings) -> Any:
+    def headers(account_id: str = "acc_alice", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(account_id, settings)}", **extra}
+
+    return headers
+
+
+def checkout_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "planId": "pro_monthly",
+        "successUrl": f"{LANDING}/billing/success",
+        "cancelUrl": f"{LANDING}/billing/cancel",
+        "locale": "tr",
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,63 @@
+"""Real databases for tests: a SQLite file per test, and a fresh PostgreSQL database per run.
+
+PostgreSQL is the production database, so the suite runs against it too. Under
+``CI=true`` an unreachable server fails the run; elsewhere those tests skip with
+the reason shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+import pytest
+
+POSTGRES_ADMIN_DSN = os.environ.get("GW_TEST_POSTGRES_DSN", "postgresql://root@127.0.0.1:5432/test")
+
+
+def run_blocking(coroutine: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Run a coroutine to completion on its own loop, even from inside a running loop
+    (session fixtures are first requested from async tests)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine())).result()
+
+
+def _require_postgres() -> None:
+    async def probe() -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
+        await connection.close()
+
+    try:
+        run_blocking(probe)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        reason = f"PostgreSQL at {POSTGRES_ADMIN_DSN} is unreachable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (required in CI)")
+        pytest.skip(reason)
+
+
+@contextmanager
+def fresh_postgres_database(label: str) -> Iterator[str]:
+    """Create an empty database for this run and drop it afterwards; yields its SQLAlchemy URL."""
+    _require_postgres()
+    name = f"gwtest_{label}_{secrets.token_hex(4)}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    run_blocking(lambda: admin(f'CREATE DATABASE "{name}"'))
+    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        run_blocking(lambda: admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
