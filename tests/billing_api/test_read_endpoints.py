@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from services.billing_api.app import create_app
 from services.billing_api.lifecycle import apply_subscription_state
 from services.billing_api.models import SubscriptionStatus
 from services.billing_api.provider_adapter import SubscriptionState
-from services.billing_api.app import create_app
 from tests.billing_api.conftest import make_settings
 from tests.billing_api.fakes import FakeProvider
 
