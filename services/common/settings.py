@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     idempotency_key_ttl_hours: int = 24
     checkout_session_ttl_minutes: int = 30
 
+    sandbox_webhook_url: str | None = None
+    sandbox_dunning_final_status: Literal["unpaid", "canceled"] = "canceled"
+
     planner_max_body_bytes: int = 64 * 1024 * 1024
     planner_max_tasks: int = 200_000
 

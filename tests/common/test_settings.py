@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.common.settings import Settings
+
+SAFE_PRODUCTION: dict[str, Any] = {
+    "gw_env": "production",
+    "payment_provider_api_key": "sk_test_51HxRealLookingKey0000",
+    "webhook_secret": "whsec_cHJvZHVjdGlvbi13ZWJob29rLXNlY3JldA==",
+    "billing_events_secret": "whsec_cHJvZHVjdGlvbi1ldmVudHMtc2VjcmV0",
+    "auth_jwt_secret": "a-long-random-production-jwt-secret-0123456789",
+    "billing_database_url": "postgresql+asyncpg://billing@db/billing",
+    "planner_database_url": "postgresql+asyncpg://planner@db/planner",
+    "dev_signin_enabled": False,
+}
+
+
+def settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_development_defaults_start_with_nothing_configured() -> None:
+    defaults = settings()
+    assert defaults.gw_env == "development"
+    assert defaults.billing_api_base_url == "http://127.0.0.1:19100"
+    assert defaults.allowed_redirect_origins == ["http://127.0.0.1:19000"]
+
+
+def test_a_safe_production_configuration_starts() -> None:
+    assert settings(**SAFE_PRODUCTION).gw_env == "production"
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"auth_jwt_secret": "change-me"}, "AUTH_JWT_SECRET"),
+        ({"webhook_secret": "whsec_..."}, "WEBHOOK_SECRET"),
+        ({"payment_provider_api_key": ""}, "PAYMENT_PROVIDER_API_KEY"),
+        ({"billing_database_url": "sqlite+aiosqlite:///var/billing.db"}, "BILLING_DATABASE_URL"),
+        ({"dev_signin_enabled": True}, "DEV_SIGNIN_ENABLED"),
+    ],
+)
+def test_production_refuses_unsafe_values_naming_the_key(
+    override: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(**(SAFE_PRODUCTION | override))
+    assert named in str(caught.value)
+
+
+def test_production_refuses_the_development_webhook_secret() -> None:
+    development = settings()
+    values = SAFE_PRODUCTION | {"webhook_secret": development.webhook_secret.get_secret_value()}
+    with pytest.raises(ValidationError, match="WEBHOOK_SECRET"):
+        settings(**values)
+
+
+def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = tmp_path / "gw.env"
+    env.write_text(
+        "BILLING_API_BASE_URL=http://billing.internal:8080\n"
+        "REDIRECT_ALLOWED_ORIGINS=https://a.example, https://b.example\n"
+    )
+    loaded = Settings(_env_file=str(env))  # type: ignore[call-arg]
+    assert loaded.billing_api_base_url == "http://billing.internal:8080"
+    assert loaded.allowed_redirect_origins == ["https://a.example", "https://b.example"]
+
+
+def test_example_env_documents_every_key() -> None:
+    example = Path("config/payment.example.env").read_text()
+    keys = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    assert keys == {name.upper() for name in Settings.model_fields}
