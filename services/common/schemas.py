@@ -17,6 +17,8 @@ class CamelModel(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     code: str
     message: str
     requestId: str
