@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.billing_api import worker
 from services.billing_api.catalog import load_catalog
 from services.billing_api.context import BillingContext
 from services.billing_api.provider_adapter import PaymentProvider, provider_for
-from services.billing_api.routes import checkout, health, plans, subscription
+from services.billing_api.routes import checkout, health, plans, subscription, webhooks
 from services.common.db import create_engine, sessionmaker_for
 from services.common.http import install_common
 from services.common.logging import configure_logging
@@ -26,7 +27,10 @@ listed in `docs/payment_error_codes.md`. User endpoints take a
 
 
 def create_app(
-    settings: Settings | None = None, *, provider: PaymentProvider | None = None
+    settings: Settings | None = None,
+    *,
+    provider: PaymentProvider | None = None,
+    run_worker: bool = True,
 ) -> FastAPI:
     """Build the app. Tests pass their own settings and an in-memory provider."""
     settings = settings or get_settings()
@@ -34,7 +38,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("billing_api", settings.log_level)
-        yield
+        if run_worker:
+            async with worker.running(app.state.billing):
+                yield
+        else:
+            yield
         await app.state.billing.provider.aclose()
         await engine.dispose()
 
@@ -54,6 +62,7 @@ def create_app(
         sessions=sessionmaker_for(engine),
     )
     install_common(app, service="billing_api", max_body_bytes=settings.max_body_bytes)
-    for router in (health.router, plans.router, subscription.router, checkout.router):
+    routers = (health.router, plans.router, subscription.router, checkout.router, webhooks.router)
+    for router in routers:
         app.include_router(router)
     return app

@@ -7,10 +7,13 @@ way whichever path brought it, and applying it twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.billing_api.events_out import announce_subscription
 from services.billing_api.models import (
     AttemptStatus,
     PaymentAttempt,
@@ -19,6 +22,7 @@ from services.billing_api.models import (
     new_id,
 )
 from services.billing_api.provider_adapter import CheckoutOutcome, CheckoutState, SubscriptionState
+from services.common.types import utcnow
 
 _OUTCOME_TO_STATUS = {
     CheckoutOutcome.PAID: AttemptStatus.SUCCEEDED,
@@ -44,9 +48,15 @@ async def settle_checkout(
 
 
 async def apply_subscription_state(
-    session: AsyncSession, state: SubscriptionState, *, provider: str, source: str
+    session: AsyncSession,
+    state: SubscriptionState,
+    *,
+    provider: str,
+    source: str,
+    subscribers: Sequence[str] = (),
 ) -> Subscription:
-    """Record the provider's view of a subscription unless we already hold a newer one."""
+    """Record the provider's view of a subscription unless we already hold a newer one,
+    and announce the change to the subscribers in the same transaction."""
     existing = await _locked_subscription(session, state.subscription_id)
     if existing is None:
         created = _new_subscription(state, provider)
@@ -59,21 +69,31 @@ async def apply_subscription_state(
             assert existing is not None
         else:
             _audit(session, created, None, source)
+            announce_subscription(session, created, subscribers)
             return created
 
     if state.as_of < existing.provider_state_at:
         return existing  # an older report: the state we hold is newer
     previous = existing.status
-    existing.plan_id = state.plan_id
-    existing.status = state.status
-    existing.current_period_start = state.current_period_start
-    existing.current_period_end = state.current_period_end
-    existing.cancel_at_period_end = state.cancel_at_period_end
-    existing.trial_end = state.trial_end
-    existing.canceled_at = state.canceled_at
+    reported = {
+        "plan_id": state.plan_id,
+        "status": state.status.value,
+        "current_period_start": state.current_period_start,
+        "current_period_end": state.current_period_end,
+        "cancel_at_period_end": state.cancel_at_period_end,
+        "trial_end": state.trial_end,
+        "canceled_at": state.canceled_at,
+    }
+    changed = {k: v for k, v in reported.items() if getattr(existing, k) != v}
     existing.provider_state_at = state.as_of
-    if previous != state.status:
+    if not changed:
+        return existing  # the same facts again: nothing to record or announce
+    for key, value in changed.items():
+        setattr(existing, key, value)
+    existing.updated_at = utcnow()
+    if previous != existing.status:
         _audit(session, existing, previous, source)
+    announce_subscription(session, existing, subscribers)
     return existing
 
 

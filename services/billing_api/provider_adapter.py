@@ -127,6 +127,10 @@ class PaymentProvider(Protocol):
         """Verify the signature on the raw body, then read it into a neutral event."""
         ...
 
+    def read_event(self, payload: bytes) -> ProviderEvent:
+        """Read an event that was verified when it arrived (retries from the inbox)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

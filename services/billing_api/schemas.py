@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from services.billing_api.models import Subscription
 from services.common.schemas import CamelModel
+from services.common.types import utcnow
 
 
 class Price(CamelModel):
@@ -42,6 +44,22 @@ class SubscriptionOut(CamelModel):
     trial_end: datetime | None
     provider: str
     updated_at: datetime
+
+
+def subscription_out(subscription: Subscription) -> SubscriptionOut:
+    return SubscriptionOut(
+        id=subscription.id,
+        account_id=subscription.account_id,
+        plan_id=subscription.plan_id,
+        status=subscription.status,
+        current_period_start=subscription.current_period_start,
+        current_period_end=subscription.current_period_end,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        trial_end=subscription.trial_end,
+        provider=subscription.provider,
+        # Not yet flushed when announced in the transaction that creates it.
+        updated_at=subscription.updated_at or utcnow(),
+    )
 
 
 class SubscriptionEnvelope(CamelModel):

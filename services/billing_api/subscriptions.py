@@ -5,7 +5,11 @@ from __future__ import annotations
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.billing_api.context import BillingContext
+from services.billing_api.lifecycle import apply_subscription_state
 from services.billing_api.models import Subscription, SubscriptionStatus
+from services.billing_api.provider_adapter import ProviderUnavailable
+from services.common.errors import AppError
 
 
 async def current_subscription(session: AsyncSession, account_id: str) -> Subscription | None:
@@ -25,3 +29,35 @@ async def current_subscription(session: AsyncSession, account_id: str) -> Subscr
         .order_by(current_first, Subscription.created_at.desc(), Subscription.id.desc())
         .limit(1)
     )
+
+
+async def change_cancellation(
+    context: BillingContext, account_id: str, *, cancel: bool
+) -> Subscription:
+    """Cancel at period end (``cancel=True``) or take such a cancellation back.
+
+    The provider is asked first; what it answers is recorded through the same
+    lifecycle rule the webhooks use.
+    """
+    async with context.sessions() as session:
+        subscription = await current_subscription(session, account_id)
+    if subscription is None:
+        raise AppError("SUBSCRIPTION_NOT_FOUND")
+    if not SubscriptionStatus(subscription.status).is_current:
+        raise AppError("SUBSCRIPTION_NOT_CANCELABLE", details={"status": subscription.status})
+    if subscription.cancel_at_period_end == cancel:
+        return subscription  # already so: asking twice is not an error
+    try:
+        state = await context.provider.cancel_subscription(
+            subscription.provider_subscription_id, at_period_end=cancel
+        )
+    except ProviderUnavailable as exc:
+        raise AppError("PROVIDER_UNAVAILABLE", headers={"Retry-After": "5"}) from exc
+    async with context.sessions() as session, session.begin():
+        return await apply_subscription_state(
+            session,
+            state,
+            provider=context.provider.name,
+            source="api:cancel" if cancel else "api:resume",
+            subscribers=context.settings.events_subscribers,
+        )

@@ -7,7 +7,6 @@ decline, cancel or expire them, or take the provider down.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -18,12 +17,12 @@ from services.billing_api.provider_adapter import (
     CheckoutRequest,
     CheckoutState,
     CreatedCheckout,
-    EventKind,
     ProviderEvent,
     ProviderUnavailable,
     SubscriptionState,
-    WebhookSignatureInvalid,
 )
+from services.billing_api.providers.stub import StubProvider
+from services.common.settings import Settings
 
 _ids = itertools.count(1)
 
@@ -43,6 +42,7 @@ class FakeProvider:
     subscriptions: dict[str, SubscriptionState] = field(default_factory=dict)
     create_calls: int = 0
     expired: list[str] = field(default_factory=list)
+    webhook_reader: StubProvider = field(default_factory=lambda: StubProvider(Settings()))
 
     def _check_up(self) -> None:
         if self.down:
@@ -90,14 +90,15 @@ class FakeProvider:
         self.subscriptions[subscription_id] = state
         return state
 
+    # Webhooks are read by the real stub adapter: real Standard Webhooks verification.
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
-        if headers.get("x-fake-signature") != "ok":
-            raise WebhookSignatureInvalid("fake signature missing")
-        data = json.loads(body)
-        return ProviderEvent(data["id"], data["type"], EventKind.IGNORED, datetime.now(UTC))
+        return self.webhook_reader.parse_webhook(body, headers)
+
+    def read_event(self, payload: bytes) -> ProviderEvent:
+        return self.webhook_reader.read_event(payload)
 
     async def aclose(self) -> None:
-        return None
+        await self.webhook_reader.aclose()
 
     # -- what a customer or the provider's clock does ------------------------
     def settle(

@@ -143,8 +143,11 @@ class StubProvider:
             self._webhook.verify(body, signed_headers)
         except standardwebhooks.WebhookVerificationError as exc:
             raise WebhookSignatureInvalid(str(exc)) from exc
+        return self.read_event(body)
+
+    def read_event(self, payload: bytes) -> ProviderEvent:
         try:
-            return _event(body)
+            return _event(payload)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise WebhookPayloadInvalid("not a sandbox event") from exc
 

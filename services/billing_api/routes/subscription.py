@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.billing_api.context import Billing
-from services.billing_api.schemas import SubscriptionEnvelope, SubscriptionOut
-from services.billing_api.subscriptions import current_subscription
+from services.billing_api.schemas import SubscriptionEnvelope, subscription_out
+from services.billing_api.subscriptions import change_cancellation, current_subscription
 from services.common.auth import CurrentAccount
 from services.common.errors import AppError, error_responses
 
@@ -27,17 +27,40 @@ async def get_subscription(billing: Billing, account_id: CurrentAccount) -> Subs
         subscription = await current_subscription(session, account_id)
     if subscription is None:
         raise AppError("SUBSCRIPTION_NOT_FOUND")
-    return SubscriptionEnvelope(
-        subscription=SubscriptionOut(
-            id=subscription.id,
-            account_id=subscription.account_id,
-            plan_id=subscription.plan_id,
-            status=subscription.status,
-            current_period_start=subscription.current_period_start,
-            current_period_end=subscription.current_period_end,
-            cancel_at_period_end=subscription.cancel_at_period_end,
-            trial_end=subscription.trial_end,
-            provider=subscription.provider,
-            updated_at=subscription.updated_at,
-        )
-    )
+    return SubscriptionEnvelope(subscription=subscription_out(subscription))
+
+
+@router.post(
+    "/subscription/cancel",
+    response_model=SubscriptionEnvelope,
+    responses=error_responses(
+        "UNAUTHENTICATED",
+        "SUBSCRIPTION_NOT_FOUND",
+        "SUBSCRIPTION_NOT_CANCELABLE",
+        "PROVIDER_UNAVAILABLE",
+    ),
+)
+async def cancel_subscription(billing: Billing, account_id: CurrentAccount) -> SubscriptionEnvelope:
+    """Cancel the current subscription at the end of the paid period.
+
+    Access stays until `currentPeriodEnd`; `cancelAtPeriodEnd` becomes true. Asking
+    again changes nothing. Only an active or trialing subscription can be canceled.
+    """
+    subscription = await change_cancellation(billing, account_id, cancel=True)
+    return SubscriptionEnvelope(subscription=subscription_out(subscription))
+
+
+@router.post(
+    "/subscription/resume",
+    response_model=SubscriptionEnvelope,
+    responses=error_responses(
+        "UNAUTHENTICATED",
+        "SUBSCRIPTION_NOT_FOUND",
+        "SUBSCRIPTION_NOT_CANCELABLE",
+        "PROVIDER_UNAVAILABLE",
+    ),
+)
+async def resume_subscription(billing: Billing, account_id: CurrentAccount) -> SubscriptionEnvelope:
+    """Take back a cancellation at period end, before the period ends."""
+    subscription = await change_cancellation(billing, account_id, cancel=False)
+    return SubscriptionEnvelope(subscription=subscription_out(subscription))

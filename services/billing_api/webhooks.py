@@ -1,0 +1,178 @@
+"""Provider webhooks: verify, store durably, then apply exactly once.
+
+The raw body is verified before anything is parsed; a verified event is written
+to the inbox (unique on provider + event id) before we answer 2xx, so an event
+we acknowledged is never lost. Applying flips the inbox row from pending to
+applied with a conditional UPDATE in the same transaction as the event's
+effects: two appliers (a retrying worker, a second replica) cannot both win, and
+a crash mid-apply rolls both back for the worker to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.billing_api.context import BillingContext
+from services.billing_api.events_out import backoff
+from services.billing_api.lifecycle import apply_subscription_state, settle_checkout
+from services.billing_api.models import InboxStatus, PaymentAttempt, WebhookInboxEvent
+from services.billing_api.provider_adapter import (
+    EventKind,
+    ProviderEvent,
+    WebhookPayloadInvalid,
+    WebhookSignatureInvalid,
+)
+from services.common.errors import AppError
+from services.common.types import utcnow
+
+log = structlog.get_logger("gw_stack.webhooks")
+
+MAX_DUE_BATCH = 100
+# After this many failed applications an event stops being retried and waits for a person.
+MAX_APPLY_ATTEMPTS = 25
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: str
+    duplicate: bool
+
+
+async def receive(
+    context: BillingContext, provider_name: str, body: bytes, headers: Mapping[str, str]
+) -> Receipt:
+    if provider_name != context.provider.name:
+        raise AppError("PROVIDER_NOT_CONFIGURED", details={"provider": provider_name})
+    try:
+        event = context.provider.parse_webhook(body, headers)
+    except WebhookSignatureInvalid as exc:
+        log.warning("webhook signature refused", provider=provider_name, reason=str(exc))
+        raise AppError("WEBHOOK_SIGNATURE_INVALID") from exc
+    except WebhookPayloadInvalid as exc:
+        raise AppError("WEBHOOK_PAYLOAD_INVALID") from exc
+
+    async with context.sessions() as session, session.begin():
+        inserted = await _store(session, provider_name, event, body)
+    if inserted is None:
+        return Receipt(event.event_id, duplicate=True)
+    try:
+        await apply_stored(context, inserted)
+    except Exception:
+        # Stored and acknowledged; the worker retries. The provider must not resend for this.
+        log.exception("webhook apply failed; will retry", event_id=event.event_id)
+    return Receipt(event.event_id, duplicate=False)
+
+
+async def _store(
+    session: AsyncSession, provider_name: str, event: ProviderEvent, body: bytes
+) -> int | None:
+    """Insert once per (provider, event id); None when we already had it."""
+    dialect = (await session.connection()).dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = (
+        insert(WebhookInboxEvent)
+        .values(
+            provider=provider_name,
+            event_id=event.event_id,
+            event_type=event.type,
+            payload=body.decode("utf-8", errors="replace"),
+            status=InboxStatus.PENDING,
+            attempts=0,
+            received_at=now,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+        .returning(WebhookInboxEvent.id)
+    )
+    return await session.scalar(statement)
+
+
+async def apply_stored(context: BillingContext, inbox_id: int) -> bool:
+    """Apply one stored event if it is still pending. Returns whether this call applied it."""
+    async with context.sessions() as session:
+        row = await session.get(WebhookInboxEvent, inbox_id)
+    if row is None or row.status != InboxStatus.PENDING:
+        return False
+    # Verified when it arrived; the signature's timestamp would be stale on a later retry.
+    event = context.provider.read_event(row.payload.encode())
+    try:
+        async with context.sessions() as session, session.begin():
+            claimed = await session.execute(
+                update(WebhookInboxEvent)
+                .where(
+                    WebhookInboxEvent.id == inbox_id,
+                    WebhookInboxEvent.status == InboxStatus.PENDING,
+                )
+                .values(status=InboxStatus.APPLIED, applied_at=utcnow(), last_error=None)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                return False  # another applier got there first
+            await _apply(context, session, event)
+    except Exception as exc:
+        await _record_failure(context, inbox_id, exc)
+        raise
+    return True
+
+
+async def _apply(context: BillingContext, session: AsyncSession, event: ProviderEvent) -> None:
+    source = f"webhook:{event.event_id}"[:40]
+    if event.kind == EventKind.SUBSCRIPTION_CHANGED and event.subscription is not None:
+        await apply_subscription_state(
+            session,
+            event.subscription,
+            provider=context.provider.name,
+            source=source,
+            subscribers=context.settings.events_subscribers,
+        )
+    elif event.kind == EventKind.CHECKOUT_SETTLED and event.checkout is not None:
+        attempt = await session.scalar(
+            select(PaymentAttempt)
+            .where(PaymentAttempt.provider_session_id == event.checkout.session_id)
+            .with_for_update()
+        )
+        if attempt is None:
+            log.warning("checkout event for a session we never recorded", event_id=event.event_id)
+            return
+        await settle_checkout(session, attempt, event.checkout)
+
+
+async def _record_failure(context: BillingContext, inbox_id: int, exc: Exception) -> None:
+    async with context.sessions() as session, session.begin():
+        row = await session.get(WebhookInboxEvent, inbox_id, with_for_update=True)
+        if row is None or row.status != InboxStatus.PENDING:
+            return
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.next_attempt_at = utcnow() + backoff(row.attempts)
+
+
+async def apply_due(context: BillingContext) -> int:
+    """The worker's pass: apply every pending event that is due, oldest first."""
+    async with context.sessions() as session:
+        due = (
+            await session.scalars(
+                select(WebhookInboxEvent.id)
+                .where(
+                    WebhookInboxEvent.status == InboxStatus.PENDING,
+                    WebhookInboxEvent.next_attempt_at <= utcnow(),
+                    WebhookInboxEvent.attempts < MAX_APPLY_ATTEMPTS,
+                )
+                .order_by(WebhookInboxEvent.received_at, WebhookInboxEvent.id)
+                .limit(MAX_DUE_BATCH)
+            )
+        ).all()
+    applied = 0
+    for inbox_id in due:
+        try:
+            applied += await apply_stored(context, inbox_id)
+        except Exception:
+            log.exception("webhook apply failed; will retry", inbox_id=inbox_id)
+    return applied
