@@ -36,10 +36,15 @@ def check_generic(name: str, url: str, client: httpx.Client) -> str | None:
 
 
 def run_checks(
-    *, billing_url: str, planner_url: str | None = None, landing_url: str | None = None
+    *,
+    billing_url: str,
+    planner_url: str | None = None,
+    landing_url: str | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> list[str]:
+    """One line per failing check; empty when the release may pass."""
     failures: list[str] = []
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=5, transport=transport) as client:
         if (line := check_billing(billing_url, client)) is not None:
             failures.append(line)
         for name, url in (("planner", planner_url), ("landing", landing_url)):
