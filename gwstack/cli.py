@@ -15,8 +15,10 @@ from typing import Annotated
 import httpx
 import typer
 import uvicorn
+from pydantic import ValidationError
 
-from services.common.settings import Settings, get_settings
+from services.common import settings as settings_module
+from services.common.settings import Settings
 
 app = typer.Typer(help="gw_stack: billing, feature gating and the planner.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -39,6 +41,17 @@ MIGRATED: dict[str, str] = {
     "planner": "planner_database_url",
 }
 ERROR_CODES_DOC = Path("docs/payment_error_codes.md")
+
+
+def get_settings() -> Settings:
+    """The settings, or a clear line naming what is wrong with them (and exit 2)."""
+    try:
+        return settings_module.get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "configuration"
+            typer.echo(f"configuration error: {where}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _available(factory: str) -> bool:

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+
+from services.common.settings import Settings
+
+
+def gwstack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gwstack", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GW_ENV_FILE": os.devnull, **(env or {})},
+    )
+
+
+def test_token_is_a_valid_user_token() -> None:
+    result = gwstack("token", "acc_demo", "--ttl", "120")
+    assert result.returncode == 0, result.stderr
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    claims = jwt.decode(
+        result.stdout.strip(),
+        settings.auth_jwt_secret.get_secret_value(),
+        algorithms=["HS256"],
+        issuer="gw_stack",
+    )
+    assert claims["sub"] == "acc_demo"
+    assert claims["exp"] - claims["iat"] == 120
+
+
+def test_token_refuses_a_malformed_account() -> None:
+    result = gwstack("token", "alice")
+    assert result.returncode != 0
+    assert "acc_" in result.stderr
+
+
+def test_production_with_placeholders_refuses_naming_the_keys(tmp_path: Path) -> None:
+    env_file = tmp_path / "prod.env"
+    env_file.write_text("GW_ENV=production\nAUTH_JWT_SECRET=change-me\n")
+    result = gwstack("db", "upgrade", env={"GW_ENV_FILE": str(env_file)})
+    assert result.returncode == 2
+    assert "AUTH_JWT_SECRET" in result.stderr
+    assert "BILLING_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
