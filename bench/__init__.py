@@ -1,0 +1,1 @@
+"""Benchmarks, each beside the baseline it has to beat."""

@@ -1,0 +1,1 @@
+"""Plan compiler benchmark: ``python -m bench.compile``."""

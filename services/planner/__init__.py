@@ -1,0 +1,1 @@
+"""The planner service: compiles project plans into schedules."""

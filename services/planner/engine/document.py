@@ -1,0 +1,123 @@
+"""Plan document v1: the wire schema of what a client sends to be compiled.
+
+The structs below are the single source of truth for the document's shape:
+the fast path decodes straight into them, and the error-collecting walker in
+``structure.py`` reads the same definitions through ``msgspec.inspect`` so the
+two can never disagree about what is valid.
+
+A constraint that has its own error code carries it in ``Meta(extra={"code": …})``;
+every other shape problem is ``PLAN_FIELD_TYPE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Final, Literal
+
+import msgspec
+
+SCHEMA_VERSION: Final = "1.0"
+ID_PATTERN: Final = r"^[A-Za-z0-9_.-]{1,64}$"
+# Lags further than ten years either way are almost certainly unit mistakes,
+# and bounding them keeps calendar look-ups inside a sane horizon.
+MAX_LAG_DAYS: Final = 3650
+
+Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN, description="^[A-Za-z0-9_.-]{1,64}$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+LinkType = Literal["FS", "SS", "FF", "SF"]
+DayUnit = Literal["wd", "ed"]
+Duration = Annotated[int, msgspec.Meta(ge=0, extra={"code": "PLAN_NEGATIVE_DURATION"})]
+Lag = Annotated[
+    int,
+    msgspec.Meta(ge=-MAX_LAG_DAYS, le=MAX_LAG_DAYS, extra={"code": "PLAN_LAG_OUT_OF_RANGE"}),
+]
+Workweek = Annotated[
+    list[Weekday], msgspec.Meta(min_length=1, extra={"code": "PLAN_EMPTY_WORKWEEK"})
+]
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+SchemaVersion = Annotated[
+    Literal["1.0"], msgspec.Meta(extra={"code": "PLAN_SCHEMA_VERSION_UNSUPPORTED"})
+]
+
+
+class _Wire(msgspec.Struct, forbid_unknown_fields=True, rename="camel", gc=False):
+    """Common options: camelCase keys on the wire, unknown keys rejected."""
+
+
+class Project(_Wire):
+    id: Id
+    name: str
+    start: dt.date
+    time_zone: str
+    calendar: Id
+    deadline: dt.date | None = None
+
+
+class Holiday(_Wire):
+    date: dt.date
+    name: str = ""
+
+
+class Calendar(_Wire):
+    id: Id
+    workweek: Workweek
+    holidays: list[Holiday] = []
+    working_exceptions: list[dt.date] = []
+
+
+class Leave(_Wire):
+    start: dt.date
+    end: dt.date
+
+
+class Resource(_Wire):
+    id: Id
+    name: str
+    capacity: NonNegative = 1.0
+    calendar: Id | None = None
+    leaves: list[Leave] = []
+
+
+class Link(_Wire):
+    task: Id
+    type: LinkType = "FS"
+    lag: Lag = 0
+    lag_unit: DayUnit = "wd"
+
+
+class Assignment(_Wire):
+    resource: Id
+    units: NonNegative = 1.0
+
+
+class Task(_Wire):
+    id: Id
+    name: str
+    # Required for every task except summaries, whose span comes from their
+    # children; the semantic checks enforce that, not the decoder.
+    duration: Duration | None = None
+    duration_unit: DayUnit = "wd"
+    milestone: bool = False
+    deadline: dt.date | None = None
+    parent: Id | None = None
+    predecessors: list[Link] = []
+    assignments: list[Assignment] = []
+
+
+class PlanDocument(_Wire):
+    schema_version: SchemaVersion
+    project: Project
+    tasks: list[Task]
+    calendars: list[Calendar] = []
+    resources: list[Resource] = []
+
+
+WEEKDAY_NUMBERS: Final[dict[str, int]] = {
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+}
