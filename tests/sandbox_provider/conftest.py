@@ -1,0 +1,86 @@
+"""Fixtures for the sandbox provider: its app on a fresh database and a webhook receiver.
+
+Every database test runs on SQLite (a file under tmp_path) and on PostgreSQL
+(one database per test session, tables emptied before each test). Without a
+reachable PostgreSQL the PostgreSQL half is skipped, except under ``CI=true``,
+where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.sandbox_provider.app import create_app
+from tests.sandbox_provider.support import (
+    POSTGRES_SERVER,
+    AppFactory,
+    Receiver,
+    SandboxClient,
+    create_postgres_database,
+    drop_postgres_database,
+    empty_postgres,
+    running,
+    sandbox_config,
+    sandbox_settings,
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    try:
+        url = asyncio.run(create_postgres_database())
+    except Exception as exc:
+        message = f"PostgreSQL at {POSTGRES_SERVER} is not usable: {exc!r}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    yield url
+    asyncio.run(drop_postgres_database(url))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    # Sync, so the session-scoped PostgreSQL fixture can run its own event loop.
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def database_url(empty_database_url: str) -> str:
+    if not empty_database_url.startswith("sqlite"):
+        await empty_postgres(empty_database_url)
+    return empty_database_url
+
+
+@pytest.fixture
+def receiver() -> Receiver:
+    return Receiver()
+
+
+@pytest.fixture
+def make_app(database_url: str, receiver: Receiver) -> AppFactory:
+    def build(*, transport: httpx.AsyncBaseTransport | None = None, **config: Any) -> FastAPI:
+        return create_app(
+            sandbox_settings(database_url),
+            config=sandbox_config(**config),
+            webhook_transport=transport or httpx.MockTransport(receiver.handle),
+        )
+
+    return build
+
+
+@pytest.fixture
+async def sandbox(make_app: AppFactory) -> AsyncIterator[SandboxClient]:
+    async with running(make_app()) as client:
+        yield client

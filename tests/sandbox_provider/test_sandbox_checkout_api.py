@@ -1,0 +1,123 @@
+"""The JSON API for checkout sessions: shape, auth, validation, expire."""
+
+from __future__ import annotations
+
+import time
+
+from tests.sandbox_provider.support import (
+    API_KEY,
+    CANCEL_URL,
+    PUBLIC_BASE,
+    SUCCESS_URL,
+    SandboxClient,
+)
+
+
+class TestCreateSession:
+    async def test_answers_the_session_object(self, sandbox: SandboxClient) -> None:
+        session = await sandbox.create_session(expires_at=int(time.time()) + 1800, locale="tr")
+
+        assert session["id"].startswith("cs_")
+        assert session["object"] == "checkout.session"
+        assert session["url"] == f"{PUBLIC_BASE}/checkout/{session['id']}"
+        assert session["status"] == "open"
+        assert session["payment_status"] == "unpaid"
+        assert session["outcome"] == "open"
+        assert session["error_code"] is None
+        assert session["subscription"] is None
+        assert session["client_reference_id"] == "pa_test"
+        assert session["metadata"] == {
+            "accountId": "acc_test",
+            "paymentAttemptId": "pa_test",
+            "planId": "pro_monthly",
+        }
+        assert session["success_url"] == SUCCESS_URL
+        assert session["cancel_url"] == CANCEL_URL
+        assert abs(session["expires_at"] - (time.time() + 1800)) < 5
+        assert abs(session["created"] - time.time()) < 5
+        assert session["updated"] >= session["created"] * 1000
+        assert session["locale"] == "tr"
+
+    async def test_defaults_to_a_day_long_session(self, sandbox: SandboxClient) -> None:
+        session = await sandbox.create_session()
+
+        assert session["expires_at"] - session["created"] in range(86400 - 2, 86400 + 2)
+
+    async def test_refuses_a_missing_or_wrong_api_key(self, sandbox: SandboxClient) -> None:
+        for headers in ({}, {"Authorization": "Bearer sk_test_wrong"}, {"Authorization": API_KEY}):
+            response = await sandbox.http.post("/v1/checkout/sessions", json={}, headers=headers)
+
+            assert response.status_code == 401
+            assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+            assert response.headers["www-authenticate"] == "Bearer"
+
+    async def test_refuses_bad_fields(self, sandbox: SandboxClient) -> None:
+        plan = {"id": "p", "name": "P", "amount": 100, "currency": "TRY", "interval": "week"}
+        bodies = [
+            {"plan": plan, "success_url": SUCCESS_URL, "cancel_url": CANCEL_URL},
+            {
+                "plan": {**plan, "interval": "month"},
+                "success_url": "javascript:alert(1)",
+                "cancel_url": CANCEL_URL,
+            },
+            {
+                "plan": {**plan, "interval": "month"},
+                "success_url": SUCCESS_URL,
+                "cancel_url": CANCEL_URL,
+                "mode": "subscription",
+            },
+            {
+                "plan": {**plan, "interval": "month"},
+                "success_url": SUCCESS_URL,
+                "cancel_url": CANCEL_URL,
+                "expires_at": int(time.time()) - 10,
+            },
+        ]
+        for body in bodies:
+            response = await sandbox.http.post(
+                "/v1/checkout/sessions", json=body, headers=sandbox.auth
+            )
+
+            assert response.status_code == 422, body
+            assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+class TestGetSession:
+    async def test_unknown_session_is_not_found(self, sandbox: SandboxClient) -> None:
+        response = await sandbox.http.get("/v1/checkout/sessions/cs_nope", headers=sandbox.auth)
+
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "NOT_FOUND"
+
+    async def test_reads_back_what_was_created(self, sandbox: SandboxClient) -> None:
+        created = await sandbox.create_session()
+
+        assert await sandbox.session(created["id"]) == created
+
+
+class TestExpireSession:
+    async def test_ends_an_open_session(self, sandbox: SandboxClient) -> None:
+        created = await sandbox.create_session()
+
+        response = await sandbox.http.post(
+            f"/v1/checkout/sessions/{created['id']}/expire", headers=sandbox.auth
+        )
+
+        assert response.status_code == 200
+        expired = response.json()
+        assert (expired["status"], expired["outcome"]) == ("expired", "expired")
+        assert expired["updated"] > created["updated"]
+        assert await sandbox.event_types(created["id"]) == ["checkout.session.expired"]
+        page = await sandbox.http.get(f"/checkout/{created['id']}")
+        assert 'data-outcome="expired"' in page.text
+
+    async def test_leaves_a_paid_session_alone(self, sandbox: SandboxClient) -> None:
+        created = await sandbox.create_session()
+        await sandbox.pay(created)
+        paid = await sandbox.session(created["id"])
+
+        response = await sandbox.http.post(
+            f"/v1/checkout/sessions/{created['id']}/expire", headers=sandbox.auth
+        )
+
+        assert response.json() == paid
