@@ -1,0 +1,1 @@
+"""The planner's HTTP routes; the rules they apply live in ``engine``."""

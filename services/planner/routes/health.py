@@ -1,0 +1,17 @@
+"""Liveness for site-check and load balancers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+VERSION = "0.1.0"
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health() -> dict[str, Any]:
+    """The planner is up. Answers without touching billing or a database."""
+    return {"status": "ok", "service": "planner", "version": VERSION}

@@ -1,0 +1,110 @@
+"""``POST /v1/plan/compile`` over HTTP, in process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from services.common.auth import mint_token
+from services.common.settings import Settings
+from services.planner.app import create_app
+
+from .plans import document, task
+
+URL = "/v1/plan/compile"
+
+
+def make_settings(**overrides: Any) -> Settings:
+    return Settings(_env_file=None, gw_env="test", **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings(planner_max_body_bytes=20_000, planner_max_tasks=50)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://planner.test") as c:
+        yield c
+
+
+@pytest.fixture
+def auth(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token('acc_alice', settings)}"}
+
+
+class TestCompile:
+    async def test_compiles(self, client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+        doc = document([task("design", 7), task("build", 10, "design")])
+        response = await client.post(URL, content=msgspec.json.encode(doc), headers=auth)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["ok"] is True
+        assert body["plan"]["project"]["finish"] == "2027-01-26"
+        assert body["plan"]["tasks"][1]["earlyStart"] == "2027-01-13"
+
+    async def test_needs_a_token(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(URL, content=b"{}")
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+    async def test_invalid_plan_lists_every_problem(
+        self, client: httpx.AsyncClient, auth: dict[str, str]
+    ) -> None:
+        doc = document([task("a", -1), task("b", 1, "ghost")])
+        response = await client.post(URL, content=msgspec.json.encode(doc), headers=auth)
+        assert response.status_code == 422
+        body = response.json()
+        assert body["ok"] is False
+        assert body["error"]["code"] == "PLAN_INVALID"
+        assert body["error"]["requestId"] == response.headers["x-request-id"]
+        assert [(e["code"], e["path"]) for e in body["errors"]] == [
+            ("PLAN_NEGATIVE_DURATION", "/tasks/0/duration"),
+            ("PLAN_UNKNOWN_DEPENDENCY", "/tasks/1/predecessors/0/task"),
+        ]
+
+    async def test_unparseable_json(self, client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+        response = await client.post(URL, content=b'{"tasks": [', headers=auth)
+        assert response.status_code == 400
+        body = response.json()
+        assert (body["ok"], body["error"]["code"], body["errors"]) == (
+            False,
+            "PLAN_INVALID_JSON",
+            [],
+        )
+
+    async def test_body_over_the_limit(
+        self, client: httpx.AsyncClient, auth: dict[str, str]
+    ) -> None:
+        response = await client.post(URL, content=b" " * 20_001, headers=auth)
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "PLAN_TOO_LARGE"
+
+    async def test_too_many_tasks(self, client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+        doc = document([task(f"t{i}", 1) for i in range(51)])
+        response = await client.post(URL, content=msgspec.json.encode(doc), headers=auth)
+        assert response.status_code == 413
+        body = response.json()
+        assert body["error"]["code"] == "PLAN_TOO_LARGE"
+        assert body["errors"][0]["details"] == {"tasks": 51, "maxTasks": 50}
+
+
+class TestDocs:
+    async def test_openapi_shows_the_plan_schema(self, client: httpx.AsyncClient) -> None:
+        spec = (await client.get("/openapi.json")).json()
+        operation = spec["paths"][URL]["post"]
+        body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert body_schema == {"$ref": "#/components/schemas/PlanDocument"}
+        assert "Task" in spec["components"]["schemas"]
+        assert "critical-path schedule" in operation["description"]
+        assert {"200", "400", "401", "413", "422"} <= set(operation["responses"])
+
+    async def test_health(self, client: httpx.AsyncClient) -> None:
+        body = (await client.get("/health")).json()
+        assert (body["status"], body["service"]) == ("ok", "planner")
