@@ -35,18 +35,18 @@ from services.sandbox_provider.models import DeliveryStatus, WebhookEvent
 
 log = structlog.get_logger("gw_stack.sandbox.webhooks")
 
-_BATCH = 50
 _LEASE_MARGIN_SECONDS = 5.0
 _jitter = secrets.SystemRandom()
 
 
 def backoff_seconds(attempts: int, config: SandboxConfig) -> float:
-    """Delay after the ``attempts``-th failure: doubling, capped, with jitter in its upper half."""
-    ceiling = min(
+    """Delay after the ``attempts``-th failure: doubling up to a cap, then ±20% jitter so
+    many events failing together do not all come back at the same moment."""
+    nominal = min(
         config.webhook_backoff_max_seconds,
         config.webhook_backoff_base_seconds * 2.0 ** min(attempts - 1, 40),
     )
-    return ceiling / 2 + _jitter.uniform(0, ceiling / 2)
+    return nominal * _jitter.uniform(0.8, 1.2)
 
 
 @dataclass
@@ -83,14 +83,13 @@ class WebhookSender:
         """Send every event that is due (with ``include_scheduled``: also those waiting
         out a backoff), each at most once per call, until none is left."""
         result = FlushResult()
-        while batch := await self._claim(include_scheduled, exclude=result.seen):
-            for event in batch:
-                result.seen.add(event.seq)
-                result.attempted += 1
-                if await self._send(event):
-                    result.delivered += 1
-                else:
-                    result.failed += 1
+        while event := await self._claim_next(include_scheduled, exclude=result.seen):
+            result.seen.add(event.seq)
+            result.attempted += 1
+            if await self._send(event):
+                result.delivered += 1
+            else:
+                result.failed += 1
         return result
 
     async def pending_count(self) -> int:
@@ -102,7 +101,9 @@ class WebhookSender:
             )
         return int(count or 0)
 
-    async def _claim(self, include_scheduled: bool, *, exclude: set[int]) -> list[_Claimed]:
+    async def _claim_next(self, include_scheduled: bool, *, exclude: set[int]) -> _Claimed | None:
+        # One at a time: events go out in the order they were recorded, and a lease
+        # only has to outlast one request.
         now = utcnow()
         earlier = aliased(WebhookEvent)
         held_back = exists().where(
@@ -118,7 +119,7 @@ class WebhookSender:
                 ~held_back,
             )
             .order_by(WebhookEvent.seq)
-            .limit(_BATCH)
+            .limit(1)
             .with_for_update(skip_locked=True, of=WebhookEvent)
         )
         if not include_scheduled:
@@ -129,10 +130,11 @@ class WebhookSender:
             seconds=self._config.webhook_timeout_seconds + _LEASE_MARGIN_SECONDS
         )
         async with transaction(self._sessions) as session:
-            rows: Sequence[WebhookEvent] = (await session.scalars(query)).all()
-            for row in rows:
-                row.lease_until = lease_until
-            return [_Claimed(r.seq, r.id, r.type, r.payload, r.attempts) for r in rows]
+            row = await session.scalar(query)
+            if row is None:
+                return None
+            row.lease_until = lease_until
+            return _Claimed(row.seq, row.id, row.type, row.payload, row.attempts)
 
     def _signed_headers(self, event: _Claimed) -> dict[str, str]:
         # The signature's timestamp is the real time of this attempt: receivers reject

@@ -272,13 +272,14 @@ class SandboxClient:
         return list(reversed(response.json()["data"]))  # oldest first
 
     async def event_types(self, object_id: str | None = None) -> list[str]:
-        return [
-            event["type"]
-            for event in await self.events()
-            if object_id is None
-            or object_id
-            in (event["data"]["object"]["id"], event["data"]["object"].get("subscription"))
-        ]
+        """Types of all events, or of those about one object (a subscription's invoices too)."""
+
+        def about(obj: dict[str, Any]) -> bool:
+            if object_id is None or obj["id"] == object_id:
+                return True
+            return bool(obj["object"] == "invoice" and obj["subscription"] == object_id)
+
+        return [event["type"] for event in await self.events() if about(event["data"]["object"])]
 
     async def flush(self, *, include_scheduled: bool = False) -> dict[str, Any]:
         response = await self.http.post(
@@ -297,3 +298,15 @@ async def running(app: FastAPI) -> AsyncIterator[SandboxClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_BASE) as client:
             yield SandboxClient(client, app)
+
+
+async def clock_now(sandbox: SandboxClient) -> int:
+    response = await sandbox.http.get("/v1/test_clock", headers=sandbox.auth)
+    assert response.status_code == 200, response.text
+    now: int = response.json()["now"]
+    return now
+
+
+async def advance_past(sandbox: SandboxClient, moment: int, *, by: int = 60) -> dict[str, Any]:
+    """Move the sandbox clock to just after ``moment`` (unix seconds)."""
+    return await sandbox.advance(seconds=max(0, moment - await clock_now(sandbox) + by))
