@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint typecheck docs-check pytest bench fmt clean
+.PHONY: run test install browser lint typecheck docs-check pytest bench fmt clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,7 +24,19 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/gwstack up
 
-test: install lint typecheck docs-check pytest
+test: install browser lint typecheck docs-check pytest
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "no $(CHROMIUM): browser tests will be skipped (CI=true fails them instead)"; \
+	  fi; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .
