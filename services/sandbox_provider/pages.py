@@ -35,7 +35,10 @@ TEXT: dict[str, dict[str, str]] = {
         "start_trial": "Start trial",
         "cancel": "Cancel and go back",
         "test_cards": "Test cards",
-        "test_cards_hint": "Use any future expiry, any 3-digit CVC and any name.",
+        "test_cards_hint": (
+            "Use any future expiry, any 3-digit CVC and any name. "
+            "Any other valid card number succeeds."
+        ),
         "card_number_invalid": "Enter a valid card number.",
         "expiry_invalid": "Enter the expiry date as MM/YY.",
         "expiry_past": "This card's expiry date has passed.",
@@ -60,7 +63,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "tr": {
         "title": "Ödeme",
-        "sandbox": "Deneme ortamı — gerçek para aktarılmaz",
+        "sandbox": "Test ortamı — gerçek para aktarılmaz",
         "per_month": "aylık",
         "per_year": "yıllık",
         "trial": "{days} gün ücretsiz deneme; ilk ödeme {date}",
@@ -72,7 +75,10 @@ TEXT: dict[str, dict[str, str]] = {
         "start_trial": "Denemeyi başlat",
         "cancel": "Vazgeç ve geri dön",
         "test_cards": "Test kartları",
-        "test_cards_hint": "İleri bir son kullanma tarihi, herhangi 3 haneli CVC ve isim girin.",
+        "test_cards_hint": (
+            "İleri bir son kullanma tarihi, herhangi 3 haneli CVC ve isim girin. "
+            "Diğer geçerli kart numaraları da başarılı olur."
+        ),
         "card_number_invalid": "Geçerli bir kart numarası girin.",
         "expiry_invalid": "Son kullanma tarihini AA/YY olarak girin.",
         "expiry_past": "Bu kartın son kullanma tarihi geçmiş.",

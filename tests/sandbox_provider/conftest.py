@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.common.migrate import upgrade
 from services.sandbox_provider.app import create_app
 from tests.sandbox_provider.support import (
     POSTGRES_SERVER,
@@ -47,10 +49,20 @@ def postgres_url() -> Iterator[str]:
     asyncio.run(drop_postgres_database(url))
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once; each test gets a copy (the app's start-up upgrade is then a no-op)."""
+    path = tmp_path_factory.mktemp("sandbox_template") / "sandbox.db"
+    asyncio.run(upgrade("sandbox_provider", f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    # Sync, so the session-scoped PostgreSQL fixture can run its own event loop.
+    # Sync, so the session-scoped fixtures can run their own event loops.
     if request.param == "sqlite":
+        template: Path = request.getfixturevalue("migrated_sqlite_file")
+        shutil.copyfile(template, tmp_path / "sandbox.db")
         return f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -19,7 +20,11 @@ def _differences(connection: Connection) -> list[Any]:
     return list(compare_metadata(context, Base.metadata))
 
 
-async def test_upgrade_matches_the_models_and_seeds_the_clock(database_url: str) -> None:
+async def test_upgrade_matches_the_models_and_seeds_the_clock(
+    database_url: str, tmp_path: Path
+) -> None:
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"  # from nothing
     await upgrade("sandbox_provider", database_url)
     await upgrade("sandbox_provider", database_url)  # a second run changes nothing
 
