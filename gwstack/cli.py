@@ -78,6 +78,9 @@ def serve(
         typer.echo(f"{service} is not part of this version yet", err=True)
         raise typer.Exit(2)
     settings = get_settings()
+    if service == "sandbox" and settings.gw_env == "production":
+        typer.echo("the sandbox provider takes fake cards; it does not run in production", err=True)
+        raise typer.Exit(2)
     uvicorn.run(
         factory,
         factory=True,

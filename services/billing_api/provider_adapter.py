@@ -120,7 +120,8 @@ class PaymentProvider(Protocol):
     async def cancel_subscription(
         self, subscription_id: str, *, at_period_end: bool
     ) -> SubscriptionState:
-        """Cancel now or at the end of the period (False also resumes a pending cancel)."""
+        """Schedule cancellation at the end of the period (``at_period_end=True``), or take
+        a scheduled cancellation back (``False``). Never cancels immediately."""
         ...
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:

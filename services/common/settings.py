@@ -72,9 +72,6 @@ class Settings(BaseSettings):
     idempotency_key_ttl_hours: int = 24
     checkout_session_ttl_minutes: int = 30
 
-    sandbox_webhook_url: str | None = None
-    sandbox_dunning_final_status: Literal["unpaid", "canceled"] = "canceled"
-
     planner_max_body_bytes: int = 64 * 1024 * 1024
     planner_max_tasks: int = 200_000
 
@@ -127,6 +124,8 @@ def production_problems(settings: Settings) -> list[str]:
             problems.append(f"{key.upper()} must not be SQLite in production")
     if settings.dev_signin_enabled:
         problems.append("DEV_SIGNIN_ENABLED must be false in production")
+    if settings.payment_provider == "stub":
+        problems.append("PAYMENT_PROVIDER=stub is the offline sandbox; production needs a real one")
     return problems
 
 

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.common.settings import Settings
+from services.sandbox_provider.config import SandboxConfig
 
 SAFE_PRODUCTION: dict[str, Any] = {
     "gw_env": "production",
@@ -18,6 +19,7 @@ SAFE_PRODUCTION: dict[str, Any] = {
     "billing_database_url": "postgresql+asyncpg://billing@db/billing",
     "planner_database_url": "postgresql+asyncpg://planner@db/planner",
     "dev_signin_enabled": False,
+    "payment_provider": "stripe",
 }
 
 
@@ -44,6 +46,7 @@ def test_a_safe_production_configuration_starts() -> None:
         ({"payment_provider_api_key": ""}, "PAYMENT_PROVIDER_API_KEY"),
         ({"billing_database_url": "sqlite+aiosqlite:///var/billing.db"}, "BILLING_DATABASE_URL"),
         ({"dev_signin_enabled": True}, "DEV_SIGNIN_ENABLED"),
+        ({"payment_provider": "stub"}, "PAYMENT_PROVIDER"),
     ],
 )
 def test_production_refuses_unsafe_values_naming_the_key(
@@ -75,4 +78,5 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_example_env_documents_every_key() -> None:
     example = Path("config/payment.example.env").read_text()
     keys = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
-    assert keys == {name.upper() for name in Settings.model_fields}
+    sandbox_keys = {f"SANDBOX_{name.upper()}" for name in SandboxConfig.model_fields}
+    assert keys == {name.upper() for name in Settings.model_fields} | sandbox_keys
