@@ -56,7 +56,10 @@ def get_settings() -> Settings:
 
 def _available(factory: str) -> bool:
     module = factory.split(":", 1)[0]
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is not there at all
+        return False
 
 
 def _port_of(url: str) -> int:

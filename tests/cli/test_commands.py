@@ -48,3 +48,9 @@ def test_production_with_placeholders_refuses_naming_the_keys(tmp_path: Path) ->
     assert "AUTH_JWT_SECRET" in result.stderr
     assert "BILLING_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_says_which_services_this_version_lacks() -> None:
+    result = gwstack("serve", "landing")
+    assert result.returncode == 2
+    assert "not part of this version" in result.stderr

@@ -36,11 +36,11 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
-def _describe(t: mi.Type) -> str:
+def _describe(t: mi.Type, pattern: str | None = None) -> str:
     match t:
         case mi.Metadata():
-            return _describe(t.type)
-        case mi.StrType(pattern=str() as pattern):
+            return _describe(t.type, _pattern_of(t, pattern))
+        case mi.StrType() if pattern is not None:
             return f"string matching {pattern}"
         case mi.StrType():
             return "string"
@@ -73,25 +73,42 @@ def _describe(t: mi.Type) -> str:
     return "value"
 
 
+def _pattern_of(t: mi.Metadata, inherited: str | None) -> str | None:
+    # Id patterns live in the JSON schema only (see ``document.Id``).
+    pattern = (t.extra_json_schema or {}).get("pattern", inherited)
+    assert pattern is None or isinstance(pattern, str)
+    return pattern
+
+
+def matches(pattern: str, text: str) -> bool:
+    """Whether ``text`` matches an anchored schema pattern, as JSON Schema reads it.
+
+    ``fullmatch`` rather than ``search``: Python's ``$`` also matches before
+    a trailing newline, which JSON Schema's does not.
+    """
+    return re.fullmatch(pattern, text) is not None
+
+
 def check_structure(value: Any, root: type[msgspec.Struct], problems: ProblemList) -> None:
     """Report every shape problem of ``value`` against the struct type ``root``."""
-    stack: list[tuple[Any, mi.Type, tuple[str | int, ...], str | None]] = [
-        (value, mi.type_info(root), (), None)
+    stack: list[tuple[Any, mi.Type, tuple[str | int, ...], str | None, str | None]] = [
+        (value, mi.type_info(root), (), None, None)
     ]
     while stack:
-        item, t, parts, code = stack.pop()
+        item, t, parts, code, pattern = stack.pop()
         if isinstance(t, mi.Metadata):
             extra = t.extra or {}
-            stack.append((item, t.type, parts, extra.get("code", code)))
+            stack.append((item, t.type, parts, extra.get("code", code), _pattern_of(t, pattern)))
             continue
         if isinstance(t, mi.UnionType):
             if item is None and any(isinstance(u, mi.NoneType) for u in t.types):
                 continue
             t = next(u for u in t.types if not isinstance(u, mi.NoneType))
-            stack.append((item, t, parts, code))
+            stack.append((item, t, parts, code, pattern))
             continue
         path = pointer(*parts)
-        expected = _describe(t)
+        pattern = t.pattern if isinstance(t, mi.StrType) and t.pattern else pattern
+        expected = _describe(t, pattern)
 
         def wrong_type(expected: str = expected, path: str = path, item: Any = item) -> None:
             problems.add(
@@ -133,7 +150,13 @@ def check_structure(value: Any, root: type[msgspec.Struct], problems: ProblemLis
                 for field in reversed(t.fields):
                     if field.encode_name in item:
                         stack.append(
-                            (item[field.encode_name], field.type, (*parts, field.encode_name), None)
+                            (
+                                item[field.encode_name],
+                                field.type,
+                                (*parts, field.encode_name),
+                                None,
+                                None,
+                            )
                         )
                     elif field.required:
                         problems.add(
@@ -149,11 +172,11 @@ def check_structure(value: Any, root: type[msgspec.Struct], problems: ProblemLis
                 if t.min_length is not None and len(item) < t.min_length:
                     out_of_range(f"expected {expected}")
                 for i in range(len(item) - 1, -1, -1):
-                    stack.append((item[i], t.item_type, (*parts, i), None))
+                    stack.append((item[i], t.item_type, (*parts, i), None, None))
             case mi.StrType():
                 if not isinstance(item, str):
                     wrong_type()
-                elif t.pattern is not None and not re.search(t.pattern, item):
+                elif pattern is not None and not matches(pattern, item):
                     out_of_range(f"expected {expected}")
             case mi.IntType():
                 if not isinstance(item, int) or isinstance(item, bool):
