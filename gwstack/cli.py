@@ -193,18 +193,22 @@ def up() -> None:
     settings = get_settings()
     db_upgrade()
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-    for name, (factory, _url_key) in SERVICES.items():
-        if not _available(factory):
-            continue
-        command = [sys.executable, "-m", "gwstack", "serve", name]
-        processes.append((name, subprocess.Popen(command, env=os.environ.copy())))  # noqa: S603
-    _wait_healthy(settings, [name for name, _ in processes])
-    typer.echo("\ngw_stack is running:")
-    for name, _ in processes:
-        url = getattr(settings, SERVICES[name][1])
-        extra = "  (Swagger UI: /docs)" if name in ("billing-api", "planner") else ""
-        typer.echo(f"  {name:<12} {url}{extra}")
-    typer.echo("\nPress Ctrl-C to stop.")
+    try:
+        for name, (factory, _url_key) in SERVICES.items():
+            if not _available(factory):
+                continue
+            command = [sys.executable, "-m", "gwstack", "serve", name]
+            processes.append((name, subprocess.Popen(command, env=os.environ.copy())))  # noqa: S603
+        _wait_healthy(settings, [name for name, _ in processes])
+        typer.echo("\ngw_stack is running:")
+        for name, _ in processes:
+            url = getattr(settings, SERVICES[name][1])
+            extra = "  (Swagger UI: /docs)" if name in ("billing-api", "planner") else ""
+            typer.echo(f"  {name:<12} {url}{extra}")
+        typer.echo("\nPress Ctrl-C to stop.")
+    except BaseException:
+        _stop_all(processes)  # never leave orphans behind a failed start
+        raise
     _supervise(processes)
 
 
@@ -223,16 +227,20 @@ def _wait_healthy(settings: Settings, names: list[str], timeout: float = 30) -> 
             typer.echo(f"warning: {name} did not answer {url} within {timeout:.0f}s", err=True)
 
 
+def _stop_all(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for _name, process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for _name, process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def _supervise(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
     def stop(*_signal: object) -> None:
-        for _name, process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for _name, process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop_all(processes)
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
