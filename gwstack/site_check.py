@@ -5,14 +5,22 @@ from __future__ import annotations
 import httpx
 
 
-def check_billing(url: str, client: httpx.Client) -> str | None:
-    """None when billing_api is healthy, else one line saying what is wrong."""
+def _get_health(name: str, url: str, client: httpx.Client) -> httpx.Response | str:
+    """The 200 answer of ``{url}/health``, or the line saying why there is none."""
     try:
         response = client.get(f"{url.rstrip('/')}/health")
     except httpx.HTTPError as exc:
-        return f"billing_api {url}/health: unreachable ({type(exc).__name__})"
+        return f"{name} {url}/health: unreachable ({type(exc).__name__})"
     if response.status_code != 200:
-        return f"billing_api {url}/health: HTTP {response.status_code}, expected 200"
+        return f"{name} {url}/health: HTTP {response.status_code}, expected 200"
+    return response
+
+
+def check_billing(url: str, client: httpx.Client) -> str | None:
+    """None when billing_api is healthy, else one line saying what is wrong."""
+    response = _get_health("billing_api", url, client)
+    if isinstance(response, str):
+        return response
     try:
         body = response.json()
     except ValueError:
@@ -26,13 +34,8 @@ def check_billing(url: str, client: httpx.Client) -> str | None:
 
 
 def check_generic(name: str, url: str, client: httpx.Client) -> str | None:
-    try:
-        response = client.get(f"{url.rstrip('/')}/health")
-    except httpx.HTTPError as exc:
-        return f"{name} {url}/health: unreachable ({type(exc).__name__})"
-    if response.status_code != 200:
-        return f"{name} {url}/health: HTTP {response.status_code}, expected 200"
-    return None
+    response = _get_health(name, url, client)
+    return response if isinstance(response, str) else None
 
 
 def run_checks(

@@ -18,7 +18,6 @@ from services.billing_api.models import (
     PaymentAttempt,
     Subscription,
     SubscriptionStatus,
-    new_id,
 )
 from services.billing_api.provider_adapter import (
     CheckoutOutcome,
@@ -35,6 +34,7 @@ from services.billing_api.schemas import (
 from services.billing_api.subscriptions import current_subscription
 from services.common.error_codes import spec_for
 from services.common.errors import AppError
+from services.common.ids import new_id
 from services.common.types import utcnow
 
 _ATTEMPT_ERROR_BY_STATUS = {

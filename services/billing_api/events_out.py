@@ -19,8 +19,9 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.billing_api.models import OutboxMessage, Subscription, new_id
+from services.billing_api.models import OutboxMessage, Subscription
 from services.billing_api.schemas import subscription_out
+from services.common.ids import new_id
 from services.common.types import utcnow
 
 log = structlog.get_logger("gw_stack.billing_events")

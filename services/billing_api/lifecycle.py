@@ -19,9 +19,9 @@ from services.billing_api.models import (
     PaymentAttempt,
     Subscription,
     SubscriptionChange,
-    new_id,
 )
 from services.billing_api.provider_adapter import CheckoutOutcome, CheckoutState, SubscriptionState
+from services.common.ids import new_id
 from services.common.types import utcnow
 
 _OUTCOME_TO_STATUS = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -15,10 +14,6 @@ from services.common.types import UTCDateTime, utcnow
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
 
 
 class AttemptStatus(StrEnum):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from services.common.db import create_engine
@@ -37,3 +38,21 @@ def _upgrade(connection: Connection, service: str, revision: str) -> None:
     config = alembic_config(service)
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+def run_in_alembic_env(target_metadata: MetaData) -> None:
+    """The body of every service's ``migrations/env.py``: migrate over the handed-in connection."""
+    from alembic import context
+
+    connection: Connection | None = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations with `gwstack db upgrade`")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things in place; batch mode rebuilds the table.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

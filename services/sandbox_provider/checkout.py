@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.common.errors import AppError
+from services.common.ids import new_id
 from services.common.types import utcnow
 from services.sandbox_provider.cards import EnteredCard
 from services.sandbox_provider.clock import unix_ms
 from services.sandbox_provider.errors import CheckoutSessionNotFound
-from services.sandbox_provider.models import CardBehavior, CheckoutSession, Outcome, new_id
+from services.sandbox_provider.models import CardBehavior, CheckoutSession, Outcome
 from services.sandbox_provider.outbox import record_event
 from services.sandbox_provider.schemas import CheckoutSessionCreate, CheckoutSessionObject
 from services.sandbox_provider.subscriptions import start_subscription

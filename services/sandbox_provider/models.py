@@ -9,7 +9,6 @@ because retries happen in the real world.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -25,10 +24,6 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
-
-
 class Outcome(StrEnum):
     """How a checkout session ended (the sandbox's extension to Stripe's status)."""
 
@@ -40,6 +35,9 @@ class Outcome(StrEnum):
 
 
 class SubscriptionStatus(StrEnum):
+    """The sandbox's own copy of Stripe's vocabulary: it stands in for an outside provider,
+    so it shares no domain types with billing_api and may drift the way a real one would."""
+
     TRIALING = "trialing"
     ACTIVE = "active"
     INCOMPLETE = "incomplete"

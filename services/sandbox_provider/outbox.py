@@ -12,9 +12,10 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.ids import new_id
 from services.common.types import utcnow
 from services.sandbox_provider.clock import unix
-from services.sandbox_provider.models import DeliveryStatus, WebhookEvent, new_id
+from services.sandbox_provider.models import DeliveryStatus, WebhookEvent
 
 
 def envelope(event_id: str, event_type: str, created: datetime, obj: BaseModel) -> str:

@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.ids import new_id
 from services.sandbox_provider.clock import add_months, interval_months, next_updated_ms
 from services.sandbox_provider.config import SandboxConfig
 from services.sandbox_provider.errors import SubscriptionNotCancelable, SubscriptionNotFound
@@ -26,7 +27,6 @@ from services.sandbox_provider.models import (
     InvoiceStatus,
     Subscription,
     SubscriptionStatus,
-    new_id,
 )
 from services.sandbox_provider.outbox import record_event
 from services.sandbox_provider.schemas import InvoiceObject, SubscriptionObject
