@@ -28,6 +28,8 @@ log = structlog.get_logger("gw_stack.billing_events")
 
 MAX_BACKOFF = timedelta(hours=1)
 BATCH = 50
+# About a day of hourly retries; after that a message waits for a person (last_error says why).
+MAX_DELIVERY_ATTEMPTS = 40
 
 
 def announce_subscription(
@@ -79,6 +81,7 @@ async def deliver_due(
                 .where(
                     OutboxMessage.delivered_at.is_(None),
                     OutboxMessage.next_attempt_at <= utcnow(),
+                    OutboxMessage.attempts < MAX_DELIVERY_ATTEMPTS,
                 )
                 .order_by(OutboxMessage.id)
                 .limit(BATCH)

@@ -171,6 +171,25 @@ class TestIdempotency:
         assert provider.create_calls == 1
         assert await attempt_count(app) == 1
 
+    async def test_a_key_expires_after_its_ttl(
+        self, app: FastAPI, client: httpx.AsyncClient, auth: Any
+    ) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from sqlalchemy import update
+
+        from services.billing_api.models import IdempotencyKey
+
+        headers = auth(**{"Idempotency-Key": "yesterday"})
+        first = await client.post(START, json=checkout_body(), headers=headers)
+        async with app.state.billing.sessions() as session, session.begin():
+            await session.execute(
+                update(IdempotencyKey).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+        again = await client.post(START, json=checkout_body(planId="pro_yearly"), headers=headers)
+        assert again.status_code == 201
+        assert again.json()["paymentAttemptId"] != first.json()["paymentAttemptId"]
+
     @pytest.mark.parametrize("key", ["", " padded", "x" * 256])
     async def test_malformed_key(self, client: httpx.AsyncClient, auth: Any, key: str) -> None:
         response = await client.post(
