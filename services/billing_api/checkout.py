@@ -141,18 +141,47 @@ async def start_checkout(
     if idempotency_key is None:
         created = await prepare()
         async with context.sessions() as session, session.begin():
-            return await finish_or_expire(session, created)
-    return await run_once(
-        context.sessions,
-        account_id=account_id,
-        key=idempotency_key,
-        fingerprint=request_fingerprint(
-            "checkout/start", body.model_dump(mode="json", by_alias=True)
-        ),
-        ttl=timedelta(hours=context.settings.idempotency_key_ttl_hours),
-        prepare=prepare,
-        finish=finish_or_expire,
-    )
+            answer = await finish_or_expire(session, created)
+    else:
+        answer = await run_once(
+            context.sessions,
+            account_id=account_id,
+            key=idempotency_key,
+            fingerprint=request_fingerprint(
+                "checkout/start", body.model_dump(mode="json", by_alias=True)
+            ),
+            ttl=timedelta(hours=context.settings.idempotency_key_ttl_hours),
+            prepare=prepare,
+            finish=finish_or_expire,
+        )
+    await _expire_other_pending(context, account_id, keep=str(answer.body["paymentAttemptId"]))
+    return answer
+
+
+async def _expire_other_pending(context: BillingContext, account_id: str, keep: str) -> None:
+    """End the account's older open checkouts at the provider.
+
+    Two open checkouts (two tabs, a retry without a key) could both be paid, and the
+    customer charged twice for one plan; only the newest may stay payable. If the
+    provider cannot be reached now, the older session still ends at its own expiry.
+    """
+    async with context.sessions() as session:
+        older = (
+            await session.scalars(
+                select(PaymentAttempt).where(
+                    PaymentAttempt.account_id == account_id,
+                    PaymentAttempt.status == AttemptStatus.PENDING,
+                    PaymentAttempt.id != keep,
+                )
+            )
+        ).all()
+    for attempt in older:
+        try:
+            await context.provider.expire_checkout(attempt.provider_session_id)
+        except ProviderUnavailable:
+            continue
+        # Records what the provider now says: expired, or paid if the customer was quicker.
+        await _refresh_from_provider(context, attempt)
 
 
 async def checkout_status(

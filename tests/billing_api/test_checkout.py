@@ -98,6 +98,20 @@ class TestStart:
         response = await client.post(START, json=checkout_body(), headers=auth())
         assert response.status_code == 201
 
+    async def test_a_new_checkout_ends_the_older_open_one(
+        self, client: httpx.AsyncClient, auth: Any, provider: FakeProvider
+    ) -> None:
+        first = await client.post(START, json=checkout_body(), headers=auth())
+        second = await client.post(START, json=checkout_body(), headers=auth())
+        first_id = first.json()["paymentAttemptId"]
+        assert provider.expired == [provider.session_of(first_id)]
+        old = await client.get(STATUS, params={"paymentAttemptId": first_id}, headers=auth())
+        assert old.json()["status"] == "expired"
+        new = await client.get(
+            STATUS, params={"paymentAttemptId": second.json()["paymentAttemptId"]}, headers=auth()
+        )
+        assert new.json()["status"] == "pending"
+
     async def test_provider_down_is_503_and_creates_nothing(
         self, app: FastAPI, client: httpx.AsyncClient, auth: Any, provider: FakeProvider
     ) -> None:

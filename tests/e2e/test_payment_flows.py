@@ -145,3 +145,14 @@ def test_cancel_at_period_end_then_the_period_ends(payment_stack: Stack, shopper
     assert canceled.json()["subscription"]["cancelAtPeriodEnd"] is True
     advance(payment_stack, 32)
     shopper.wait_for_subscription("canceled")
+
+
+def test_only_the_newest_checkout_can_be_paid(shopper: Shopper) -> None:
+    older = shopper.start()
+    newer = shopper.start()
+    page = httpx.get(older["checkoutUrl"], timeout=20)
+    assert 'data-outcome="expired"' in page.text
+    assert 'data-testid="pay"' not in page.text
+    assert shopper.status(older["paymentAttemptId"])["status"] == "expired"
+    shopper.pay(newer["checkoutUrl"], "4242 4242 4242 4242")
+    assert shopper.status(newer["paymentAttemptId"])["status"] == "succeeded"
