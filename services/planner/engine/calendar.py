@@ -55,6 +55,20 @@ class WorkingTime:
         # date.toordinal() of 0001-01-01 is 1 and a Monday, hence the shift.
         return (ordinal - 1) % 7 in self._weekdays and ordinal not in self._holidays
 
+    def workdays(self, lo: int, hi: int) -> list[int]:
+        """The worked ordinals in ``[lo, hi)``, ascending.
+
+        Built a weekday at a time with ``range`` and set operations rather
+        than by asking ``is_workday`` about each day: a plan spanning a
+        century scans tens of thousands of days.
+        """
+        days: set[int] = set()
+        for weekday in self._weekdays:
+            days.update(range(lo + (weekday - (lo - 1)) % 7, hi, 7))
+        days.difference_update(self._holidays)
+        days.update(o for o in self._exceptions if lo <= o < hi)
+        return sorted(days)
+
 
 class WorkCalendar:
     """Maps workday indices to dates and back for one project calendar."""
@@ -82,8 +96,7 @@ class WorkCalendar:
             if self._hi >= self._max_ordinal:
                 raise HorizonExceeded(hi)
             hi = self._max_ordinal
-        is_workday = self.working.is_workday
-        self._ords.extend(o for o in range(self._hi, hi) if is_workday(o))
+        self._ords.extend(self.working.workdays(self._hi, hi))
         self._hi = hi
 
     def _extend_backward(self, lo: int) -> None:
@@ -91,8 +104,7 @@ class WorkCalendar:
             if self._lo <= self._min_ordinal:
                 raise HorizonExceeded(lo)
             lo = self._min_ordinal
-        is_workday = self.working.is_workday
-        before = [o for o in range(lo, self._lo) if is_workday(o)]
+        before = self.working.workdays(lo, self._lo)
         self._ords[:0] = before
         self._neg += len(before)
         self._lo = lo

@@ -6,6 +6,8 @@ import datetime as dt
 import gc
 import time
 from collections.abc import Callable
+from itertools import compress
+from operator import ge
 
 import msgspec
 
@@ -40,7 +42,7 @@ def compile_plan(
     clock: Callable[[], float] = time.perf_counter,
 ) -> CompiledPlan:
     """Compile a JSON plan document; raise ``PlanInvalid`` or ``PlanJSONInvalid``."""
-    return compile_document(body, max_tasks=max_tasks, horizon_days=horizon_days, clock=clock)[1]
+    return _timed(body, max_tasks, horizon_days, clock, keep_document=False)[1]
 
 
 def compile_document(
@@ -55,13 +57,31 @@ def compile_document(
     ``clock`` times the compilation for ``stats.compileMs``; pass a constant
     clock to get byte-identical output for identical input.
     """
+    doc, plan = _timed(body, max_tasks, horizon_days, clock, keep_document=True)
+    assert doc is not None
+    return doc, plan
+
+
+def _timed(
+    body: bytes | str,
+    max_tasks: int,
+    horizon_days: int,
+    clock: Callable[[], float],
+    *,
+    keep_document: bool,
+) -> tuple[PlanDocument | None, CompiledPlan]:
     started = clock()
     # A large plan allocates hundreds of thousands of small objects and no
     # cycles; the cyclic collector would rescan them over and over for nothing.
     collecting = gc.isenabled()
     gc.disable()
     try:
+        doc: PlanDocument | None
         doc, plan = _compile(body, max_tasks=max_tasks, horizon_days=horizon_days)
+        if not keep_document:
+            # Freed while the collector is paused, the document's containers
+            # (a tuple per task) are not in the scan it makes when it resumes.
+            doc = None
     finally:
         if collecting:
             gc.enable()
@@ -103,36 +123,44 @@ def _shape(net: Network, cal: WorkCalendar, sched: Schedule) -> CompiledPlan:
     n = net.size
     es, ef, ls, lf = sched.es, sched.ef, sched.ls, sched.lf
     tf, ff = sched.total_float, sched.free_float
-    lo = min([0, *ls]) - 1
-    hi = max([sched.finish, *lf, *ef]) + 1
+    lo = min(0, min(ls, default=0)) - 1
+    hi = max(sched.finish, max(lf, default=0), max(ef, default=0)) + 1
     iso = cal.iso_dates(lo, hi)
+    # ``day[k]`` is the date of workday k, negative k counted from the end as
+    # Python does, so whole columns convert with one C-level ``map``.
+    day = iso[-lo:] + iso[:-lo]
+    # ``end[k]`` is the date a boundary k shows: the day whose end it marks,
+    # except the project start, which has no such day before it.
+    end = [day[-1], *day[:-1]]
+    end[0] = day[0]
 
-    def start_date(s: int, f: int) -> str:
-        return iso[s - lo] if f > s else finish_date(f)
-
-    def finish_date(f: int) -> str:
-        # A boundary is shown as the day whose end it marks; the project
-        # start itself has no such day before it and keeps its own date.
-        return iso[f - lo - 1] if f != 0 else iso[-lo]
-
+    early_start = list(map(day.__getitem__, es))
+    early_finish = list(map(end.__getitem__, ef))
+    late_start = list(map(day.__getitem__, ls))
+    late_finish = list(map(end.__getitem__, lf))
+    # A zero-length task shows its boundary's date as its start too.
+    for i in compress(range(n), map(ge, es, ef)):
+        early_start[i] = early_finish[i]
+    for i in compress(range(n), map(ge, ls, lf)):
+        late_start[i] = late_finish[i]
     ids = net.ids
-    tasks = [
-        TaskSchedule(
-            id=ids[i],
-            early_start=start_date(es[i], ef[i]),
-            early_finish=finish_date(ef[i]),
-            late_start=start_date(ls[i], lf[i]),
-            late_finish=finish_date(lf[i]),
-            es=es[i],
-            ef=ef[i],
-            ls=ls[i],
-            lf=lf[i],
-            total_float=tf[i],
-            free_float=ff[i],
-            critical=tf[i] <= 0,
+    tasks = list(
+        map(
+            TaskSchedule,
+            ids,
+            early_start,
+            early_finish,
+            late_start,
+            late_finish,
+            es,
+            ef,
+            ls,
+            lf,
+            tf,
+            ff,
+            map((0).__ge__, tf),  # critical: total float <= 0
         )
-        for i in range(n)
-    ]
+    )
 
     warnings: list[ScheduleWarning] = []
     project = net.project
@@ -150,25 +178,25 @@ def _shape(net: Network, cal: WorkCalendar, sched: Schedule) -> CompiledPlan:
                 code="SCHED_DEADLINE_MISSED",
                 details={
                     "deadline": project.deadline.isoformat(),
-                    "finish": finish_date(sched.finish),
+                    "finish": end[sched.finish],
                     "lateByWorkdays": sched.finish - sched.project_deadline_bound,
                 },
             )
         )
-    for i, bound in enumerate(sched.deadline_bound):
-        if bound is not None and ef[i] > bound:
+    for i, bound in sched.deadline_bound.items():
+        if ef[i] > bound:
             warnings.append(
                 ScheduleWarning(
                     code="SCHED_DEADLINE_MISSED",
                     task=ids[i],
                     details={
                         "deadline": _deadline_iso(net, i),
-                        "finish": finish_date(ef[i]),
+                        "finish": end[ef[i]],
                         "lateByWorkdays": ef[i] - bound,
                     },
                 )
             )
-    negative = sorted(ids[i] for i in range(n) if tf[i] < 0)
+    negative = sorted(compress(ids, map((0).__gt__, tf)))  # total float < 0
     if negative:
         warnings.append(
             ScheduleWarning(
@@ -185,8 +213,8 @@ def _shape(net: Network, cal: WorkCalendar, sched: Schedule) -> CompiledPlan:
     for resource, periods in zip(net.resources, overloads(net, cal, es, ef), strict=True):
         shaped = [
             Overallocation(
-                start=iso[p.start - lo],
-                end=iso[p.end - 1 - lo],
+                start=day[p.start],
+                end=day[p.end - 1],
                 units=p.units / MICRO,
                 capacity=p.capacity / MICRO,
                 tasks=sorted(ids[t] for t in p.tasks),
@@ -212,7 +240,7 @@ def _shape(net: Network, cal: WorkCalendar, sched: Schedule) -> CompiledPlan:
         schema_version=SCHEMA_VERSION,
         project=ProjectSchedule(
             start=cal.start.isoformat(),
-            finish=finish_date(sched.finish),
+            finish=end[sched.finish],
             duration_workdays=sched.finish,
             critical_path=[ids[i] for i in sched.critical_path],
         ),
@@ -224,6 +252,4 @@ def _shape(net: Network, cal: WorkCalendar, sched: Schedule) -> CompiledPlan:
 
 
 def _deadline_iso(net: Network, task: int) -> str:
-    ordinal = net.deadline_ordinal[task]
-    assert ordinal is not None
-    return dt.date.fromordinal(ordinal).isoformat()
+    return dt.date.fromordinal(net.deadline_ordinal[task]).isoformat()

@@ -12,6 +12,8 @@ every other shape problem is ``PLAN_FIELD_TYPE``.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
 from typing import Annotated, Final, Literal
 
 import msgspec
@@ -40,7 +42,7 @@ Lag = Annotated[
     msgspec.Meta(ge=-MAX_LAG_DAYS, le=MAX_LAG_DAYS, extra={"code": "PLAN_LAG_OUT_OF_RANGE"}),
 ]
 Workweek = Annotated[
-    list[Weekday], msgspec.Meta(min_length=1, extra={"code": "PLAN_EMPTY_WORKWEEK"})
+    tuple[Weekday, ...], msgspec.Meta(min_length=1, extra={"code": "PLAN_EMPTY_WORKWEEK"})
 ]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 SchemaVersion = Annotated[
@@ -49,7 +51,11 @@ SchemaVersion = Annotated[
 
 
 class _Wire(msgspec.Struct, forbid_unknown_fields=True, rename="camel", gc=False):
-    """Common options: camelCase keys on the wire, unknown keys rejected."""
+    """Common options: camelCase keys on the wire, unknown keys rejected.
+
+    Arrays decode to tuples: a document is read, never edited, and an absent
+    array is then the one shared empty tuple, not a new list per task.
+    """
 
 
 class Project(_Wire):
@@ -69,8 +75,8 @@ class Holiday(_Wire):
 class Calendar(_Wire):
     id: Id
     workweek: Workweek
-    holidays: list[Holiday] = []
-    working_exceptions: list[dt.date] = []
+    holidays: tuple[Holiday, ...] = ()
+    working_exceptions: tuple[dt.date, ...] = ()
 
 
 class Leave(_Wire):
@@ -83,7 +89,7 @@ class Resource(_Wire):
     name: str
     capacity: NonNegative = 1.0
     calendar: Id | None = None
-    leaves: list[Leave] = []
+    leaves: tuple[Leave, ...] = ()
 
 
 class Link(_Wire):
@@ -108,16 +114,26 @@ class Task(_Wire):
     milestone: bool = False
     deadline: dt.date | None = None
     parent: Id | None = None
-    predecessors: list[Link] = []
-    assignments: list[Assignment] = []
+    predecessors: tuple[Link, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
 
 
 class PlanDocument(_Wire):
     schema_version: SchemaVersion
     project: Project
-    tasks: list[Task]
-    calendars: list[Calendar] = []
-    resources: list[Resource] = []
+    tasks: tuple[Task, ...]
+    calendars: tuple[Calendar, ...] = ()
+    resources: tuple[Resource, ...] = ()
+
+
+# Ids joined by newlines, which no id may contain, go through one regex run
+# over one string instead of one run per id.
+_ID_LINES: Final = re.compile(f"{ID_CHARS}(?:\n{ID_CHARS})*")
+
+
+def ids_well_formed(ids: Sequence[str]) -> bool:
+    """Whether every one of ``ids`` matches ``ID_PATTERN``."""
+    return not ids or _ID_LINES.fullmatch("\n".join(ids)) is not None
 
 
 WEEKDAY_NUMBERS: Final[dict[str, int]] = {

@@ -9,46 +9,62 @@ schedule stays a longest-path problem over a DAG. A link between a summary and
 its own descendant closes a loop through these nodes and is reported as a cycle.
 
 Each node has two *slots* in the scheduler's value arrays: ``v`` for its start
-and ``nodes + v`` for its finish. Working-day links are stored by the event
-they leave from, as ``(target slot, lag)``: ``from_finish`` holds FS and FF
-links, ``from_start`` SS and SF. The scheduler's inner loops are then one
-addition and one comparison per link, with no branching on the link type.
-A summary's gate and roll-up edges are links of lag 0 of the same kind.
-Elapsed-day links need calendar arithmetic and live in ``elapsed_links`` as
-``(target node, kind, lag)``.
+and ``nodes + v`` for its finish. Links are stored by the slot they leave
+from, as ``(target slot, lag)`` in ``out``, so the scheduler's inner loops are
+one addition and one comparison per link, with no branching on link type.
+
+Most tasks are *plain*: leaves whose duration is in working days, so their
+finish is always their start plus their duration. Their finish slot is never
+used: a link from or to a plain task's finish is stored against its start,
+with the duration folded into the lag (FS with lag 2 from a 3-day task is
+"start + 5"). For a plain network the scheduler then carries one value per
+task, which is what makes large plans fast. Elapsed-day durations, summaries
+and elapsed-day links need both slots or the calendar; those nodes are marked
+in ``general`` and take the scheduler's general path.
+
+``build_network`` is the fast path for a document that decoded cleanly: it
+only answers whether the document is sound, and builds the network if so.
+When it is not, ``checks.py`` walks the document again to say why.
 """
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_not
+from typing import Any, Final
 
 from .calendar import WorkingTime
-from .document import Project, Resource, Task
+from .document import PlanDocument, Project, Resource, Task, ids_well_formed
 
-FS: Final = 0
-SS: Final = 1
-FF: Final = 2
-SF: Final = 3
-ELAPSED: Final = 4  # added to a link kind when its lag is in elapsed days
+# Node kinds; the leaves' come first, so ``kind <= ELAPSED_LEAF`` means a leaf.
+PLAIN: Final = 0  # a leaf whose finish is its start plus its duration in working days
+ELAPSED_LEAF: Final = 1  # a leaf with a duration in elapsed days
+GATE: Final = 2  # a summary task's own node
+ROLLUP: Final = 3  # a summary's roll-up node
 
-LINK_KINDS: Final[dict[tuple[str, str], int]] = {
-    (name, unit): code + (ELAPSED if unit == "ed" else 0)
-    for name, code in (("FS", FS), ("SS", SS), ("FF", FF), ("SF", SF))
-    for unit in ("wd", "ed")
-}
-LINK_NAMES: Final = ("FS", "SS", "FF", "SF")
+MICRO: Final = 1_000_000  # assignment units are summed as integer millionths
 
-Edge = tuple[int, int, int]
 SlotLink = tuple[int, int]
+# (target slot, leaves from the finish, lag in calendar days, shift): the
+# requirement lands on the target slot less ``shift``, which is the target's
+# duration when a link to a plain task's finish was moved to its start.
+ElapsedLink = tuple[int, bool, int, int]
+NO_LINKS: Final[tuple[SlotLink, ...]] = ()
+_ID = attrgetter("id")
 
 
-def from_start(kind: int) -> bool:
-    return kind % ELAPSED in (SS, SF)
-
-
-def to_finish(kind: int) -> bool:
-    return kind % ELAPSED in (FF, SF)
+@functools.lru_cache(maxsize=512)
+def known_time_zone(key: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(key)
+    except (KeyError, ValueError, OSError):
+        return False
+    return True
 
 
 @dataclass(slots=True)
@@ -56,21 +72,20 @@ class Network:
     project: Project
     working_times: dict[str, WorkingTime]
     resources: list[Resource]
+    tasks: tuple[Task, ...]
     ids: list[str]
-    names: list[str]
-    duration: list[int]  # 0 for summaries, whose span comes from their children
-    elapsed: list[bool]  # duration counted in calendar days
+    index: dict[str, int]  # task id -> input position
+    duration: list[int]  # per task; 0 for summaries, whose span comes from their children
+    kind: bytearray  # per node: PLAIN, ELAPSED_LEAF, GATE or ROLLUP
+    general: bytearray  # per node: 1 if the scheduler must take its general path
     parent: list[int]  # -1 for top-level tasks
     children: dict[int, list[int]]  # summary index -> child indices, input order
     rollup: list[int]  # node that carries a task's finish: itself, or n + k for summaries
-    tasks: list[Task]
-    index: dict[str, int]  # task id -> input position
-    from_finish: list[list[SlotLink]]  # per node
-    from_start: list[list[SlotLink]]  # per node
-    elapsed_links: list[list[Edge]]  # per node
-    order: list[int]  # every node, topologically sorted
-    deadline_ordinal: list[int | None]
-    assignments: list[list[tuple[int, int]]]  # (resource index, micro-units)
+    out: list[Sequence[SlotLink]]  # per slot: links leaving it
+    elapsed_out: dict[int, list[ElapsedLink]]  # per node, only nodes that have some
+    order: Sequence[int]  # every node, topologically sorted
+    deadline_ordinal: dict[int, int]  # task -> ordinal of its deadline day
+    assignments: dict[int, list[tuple[int, int]]]  # task -> (resource index, micro-units)
     dependencies: int
 
     @property
@@ -79,15 +94,293 @@ class Network:
 
     @property
     def nodes(self) -> int:
-        return len(self.from_start)
+        return len(self.kind)
 
-    def is_summary(self, task: int) -> bool:
-        return self.rollup[task] != task
 
-    def links_into(self, task: int) -> list[Edge]:
-        """A task's own links as ``(source task, kind, lag)``."""
-        index = self.index
-        return [
-            (index[link.task], LINK_KINDS[link.type, link.lag_unit], link.lag)
-            for link in self.tasks[task].predecessors
-        ]
+def _not_none(values: list[Any]) -> Iterator[int]:
+    """Positions of the values that are not ``None``, found at C speed."""
+    return compress(range(len(values)), map(is_not, values, repeat(None)))
+
+
+def build_network(doc: PlanDocument, horizon_days: int) -> Network | None:
+    """The network of a sound document, or ``None`` if anything is wrong with it.
+
+    ``None`` exactly when the ids are malformed or ``checks.find_problems``
+    would find a problem. The loops here touch each task and link once; the
+    per-task checks run over whole columns at C speed.
+    """
+    project, tasks, calendars, resources = doc.project, doc.tasks, doc.calendars, doc.resources
+    n = len(tasks)
+    ids = list(map(_ID, tasks))
+    index = dict(zip(ids, range(n), strict=True))
+    calendar_ids = {c.id for c in calendars}
+    resource_index = {r.id: k for k, r in enumerate(resources)}
+    if (
+        not ids_well_formed([project.id, *map(_ID, calendars), *map(_ID, resources), *ids])
+        or len(index) != n
+        or len(calendar_ids) != len(calendars)
+        or len(resource_index) != len(resources)
+        or not known_time_zone(project.time_zone)
+        or project.calendar not in calendar_ids
+    ):
+        return None
+    start_ordinal = project.start.toordinal()
+    if project.deadline is not None and (
+        abs(project.deadline.toordinal() - start_ordinal) > horizon_days
+    ):
+        return None
+    for resource in resources:
+        if resource.calendar is not None and resource.calendar not in calendar_ids:
+            return None
+        if any(leave.end < leave.start for leave in resource.leaves):
+            return None
+
+    parent = [-1] * n
+    children: dict[int, list[int]] = {}
+    parents = list(map(attrgetter("parent"), tasks))
+    if parents.count(None) != n:
+        for i in _not_none(parents):
+            p = index.get(parents[i])
+            if p is None or p == i:
+                return None
+            parent[i] = p
+            children.setdefault(p, []).append(i)
+    rollup = list(range(n))
+    for k, s in enumerate(children):
+        rollup[s] = n + k
+    nodes = n + len(children)
+
+    # A summary's own duration is ignored; every other task needs one.
+    duration: list[int | None] = list(map(attrgetter("duration"), tasks))
+    for s in children:
+        duration[s] = 0
+    if None in duration:
+        return None
+    durations: list[int] = duration  # type: ignore[assignment]
+    if n and max(durations) > horizon_days:
+        return None
+    milestones = list(map(attrgetter("milestone"), tasks))
+    if True in milestones and any(compress(durations, milestones)):
+        return None
+
+    kind = bytearray(nodes)
+    for s in children:
+        kind[s] = GATE
+    kind[n:] = bytes([ROLLUP]) * len(children)
+    units = list(map(attrgetter("duration_unit"), tasks))
+    if "ed" in units:
+        for i in compress(range(n), map("ed".__eq__, units)):
+            # A zero-length task is a point in time whatever its unit.
+            if durations[i] and not kind[i]:
+                kind[i] = ELAPSED_LEAF
+    irregular = list(compress(range(nodes), kind))
+    general = bytearray(nodes)
+    for v in irregular:
+        general[v] = 1
+
+    deadline_ordinal: dict[int, int] = {}
+    deadlines = list(map(attrgetter("deadline"), tasks))
+    if deadlines.count(None) != n:
+        for i in _not_none(deadlines):
+            ordinal = deadlines[i].toordinal()
+            if abs(ordinal - start_ordinal) > horizon_days:
+                return None
+            deadline_ordinal[i] = ordinal
+
+    assignments: dict[int, list[tuple[int, int]]] = {}
+    for i in compress(range(n), map(attrgetter("assignments"), tasks)):
+        mine = assignments[i] = []
+        for assignment in tasks[i].assignments:
+            r = resource_index.get(assignment.resource)
+            if r is None:
+                return None
+            mine.append((r, round(assignment.units * MICRO)))
+
+    links = _Links(nodes, irregular, durations)
+    # Links from a summary leave from its roll-up node.
+    node_of = {**index, **{ids[s]: rollup[s] for s in children}} if children else index
+    if not links.add_task_links(tasks, node_of):
+        return None
+    for s, kids in children.items():
+        top = rollup[s]
+        for c in kids:
+            # gate -> child: the child may not start (finish) before the gate allows
+            links.add(s, False, c, False, 0)
+            links.add(s, True, c, True, 0)
+            # child -> roll-up: the summary starts (finishes) no earlier than any child
+            links.add(rollup[c], False, top, False, 0)
+            links.add(rollup[c], True, top, True, 0)
+    for u in links.elapsed_out:
+        general[u] = 1
+
+    order: Sequence[int]
+    if links.forward and not children:
+        # Every link points to a later task: input order is already topological.
+        order = range(n)
+    else:
+        order = links.topological_order()
+        if len(order) < nodes:
+            return None
+
+    return Network(
+        project=project,
+        working_times={c.id: WorkingTime.from_calendar(c) for c in calendars},
+        resources=list(resources),
+        tasks=tasks,
+        ids=ids,
+        index=index,
+        duration=durations,
+        kind=kind,
+        general=general,
+        parent=parent,
+        children=children,
+        rollup=rollup,
+        out=links.out,
+        elapsed_out=links.elapsed_out,
+        order=order,
+        deadline_ordinal=deadline_ordinal,
+        assignments=assignments,
+        dependencies=links.dependencies,
+    )
+
+
+class _Links:
+    """Files links by the slot they leave from, folding plain tasks' durations in."""
+
+    def __init__(self, nodes: int, irregular: list[int], duration: list[int]) -> None:
+        self.nodes = nodes
+        # Where a link from or to a node's finish is stored, and what it adds
+        # to the lag: the start and the duration for a plain task, the finish
+        # slot itself for the other (``irregular``) nodes.
+        self.finish_slot = list(range(nodes))
+        self.finish_add = duration + [0] * (nodes - len(duration))
+        for v in irregular:
+            self.finish_slot[v] = nodes + v
+            self.finish_add[v] = 0
+        # One shared empty tuple for the many slots nothing leaves from.
+        self.out: list[Sequence[SlotLink]] = [NO_LINKS] * (2 * nodes)
+        self.elapsed_out: dict[int, list[ElapsedLink]] = {}
+        self.forward = True  # every link goes from an earlier task to a later one
+        self.dependencies = 0
+
+    def add(self, u: int, from_finish: bool, v: int, to_finish: bool, lag: int) -> None:
+        if from_finish:
+            a = self.finish_slot[u]
+            lag += self.finish_add[u]
+        else:
+            a = u
+        if to_finish:
+            t = self.finish_slot[v]
+            lag -= self.finish_add[v]
+        else:
+            t = v
+        self._append(a, t, lag)
+
+    def _append(self, a: int, t: int, lag: int) -> None:
+        out = self.out[a]
+        if out:
+            out.append((t, lag))  # type: ignore[attr-defined]
+        else:
+            self.out[a] = [(t, lag)]
+
+    def add_task_links(self, tasks: tuple[Task, ...], node_of: dict[str, int]) -> bool:
+        """File every task's predecessors; ``False`` if one is unknown or itself.
+
+        ``node_of`` maps a task id to the node its links leave from: the
+        task's own index, or its roll-up node for a summary. The hot loop of
+        the fast path, written out by hand: one dictionary look-up and one
+        append per link.
+        """
+        out = self.out
+        finish_slot = self.finish_slot
+        finish_add = self.finish_add
+        elapsed_out = self.elapsed_out
+        get = node_of.get
+        forward = True
+        dependencies = 0
+        for i, links in enumerate(map(attrgetter("predecessors"), tasks)):
+            if not links:
+                continue
+            dependencies += len(links)
+            i_finish = finish_slot[i]
+            i_add = finish_add[i]
+            for link in links:
+                u = get(link.task)
+                if u is None or u >= i:
+                    if u is None or u == i:
+                        return False
+                    # A summary's own links to itself run through its
+                    # roll-up node and are caught as a cycle.
+                    forward = False
+                kind = link.type
+                if link.lag_unit != "wd":
+                    to_fin = kind[1] == "F"
+                    elapsed_out.setdefault(u, []).append(
+                        (
+                            i_finish if to_fin else i,
+                            kind[0] == "F",
+                            link.lag,
+                            i_add if to_fin else 0,
+                        )
+                    )
+                    continue
+                if kind == "FS":
+                    a = finish_slot[u]
+                    t = i
+                    lag = link.lag + finish_add[u]
+                elif kind == "SS":
+                    a = u
+                    t = i
+                    lag = link.lag
+                elif kind == "FF":
+                    a = finish_slot[u]
+                    t = i_finish
+                    lag = link.lag + finish_add[u] - i_add
+                else:
+                    a = u
+                    t = i_finish
+                    lag = link.lag - i_add
+                slot = out[a]
+                if slot:
+                    slot.append((t, lag))  # type: ignore[attr-defined]
+                else:
+                    out[a] = [(t, lag)]
+        self.forward = forward
+        self.dependencies = dependencies
+        return True
+
+    def topological_order(self) -> list[int]:
+        """Kahn's algorithm over the filed links; a node on or behind a cycle is left out.
+
+        It walks the slot lists directly (a slot's node is ``slot % nodes``)
+        rather than first building node-level successor lists.
+        """
+        nodes = self.nodes
+        out = self.out
+        elapsed_out = self.elapsed_out
+        indegree = [0] * nodes
+        for links in out:
+            for t, _ in links:
+                indegree[t % nodes] += 1
+        for elapsed in elapsed_out.values():
+            for t, _, _, _ in elapsed:
+                indegree[t % nodes] += 1
+        ready = deque(compress(range(nodes), map((0).__eq__, indegree)))
+        order: list[int] = []
+        append, popleft = order.append, ready.popleft
+        while ready:
+            u = popleft()
+            append(u)
+            for t, _ in chain(out[u], out[nodes + u]):
+                v = t % nodes
+                d = indegree[v] - 1
+                indegree[v] = d
+                if not d:
+                    ready.append(v)
+            for t, _, _, _ in elapsed_out.get(u, ()):
+                v = t % nodes
+                d = indegree[v] - 1
+                indegree[v] = d
+                if not d:
+                    ready.append(v)
+        return order

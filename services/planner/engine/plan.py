@@ -22,7 +22,9 @@ class ProjectSchedule(_Out):
     critical_path: list[str]
 
 
-class TaskSchedule(_Out):
+# Only strings and numbers: it can never be part of a reference cycle, and a
+# large plan has a hundred thousand of them for the garbage collector to skip.
+class TaskSchedule(_Out, gc=False):
     id: str
     early_start: str
     early_finish: str

@@ -13,9 +13,9 @@ import itertools
 from dataclasses import dataclass
 
 from .calendar import WorkCalendar
-from .network import Network
+from .network import MICRO, Network
 
-MICRO = 1_000_000
+__all__ = ["MICRO", "Overload", "overloads"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -32,7 +32,7 @@ def overloads(
 ) -> list[list[Overload]]:
     """For each resource (input order), its over-allocated periods in index order."""
     assigned: list[list[tuple[int, int]]] = [[] for _ in net.resources]
-    for task, pairs in enumerate(net.assignments):
+    for task, pairs in net.assignments.items():
         for resource, units in pairs:
             if ef[task] > es[task] and units > 0:
                 assigned[resource].append((task, units))

@@ -6,6 +6,10 @@ workday index (see ``calendar.py``): a task occupies workdays ``es .. ef - 1``,
 so ``ef`` is exclusive and a zero-length task has ``es == ef``. Hot loops use
 parallel lists indexed by node, never per-task objects.
 
+Plain tasks (see ``network.py``) carry one value, their start, through both
+passes; their finishes, late finishes and floats are then computed a whole
+column at a time. Every other node takes the general path, with both slots.
+
 Elapsed-day (``ed``) arithmetic anchors a finish at the end of its last
 workday and a start at the beginning of its first, adds the calendar days,
 and converts the instant back to a workday index. Each such conversion has an
@@ -16,9 +20,11 @@ dates that keep every link satisfied.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import add, sub
 
 from .calendar import WorkCalendar
-from .network import Network, from_start, to_finish
+from .network import ELAPSED_LEAF, GATE, PLAIN, ROLLUP, Network
 
 _NEG = -(1 << 60)  # "no requirement" below any reachable index
 _POS = 1 << 60  # "no cap" above any reachable index
@@ -35,7 +41,7 @@ class Schedule:
     total_float: list[int]
     free_float: list[int]
     finish: int  # exclusive workday index of the project finish
-    deadline_bound: list[int | None]  # exclusive index each task's deadline allows
+    deadline_bound: dict[int, int]  # task -> exclusive index its deadline allows
     project_deadline_bound: int | None
     critical_path: list[int]
 
@@ -43,77 +49,32 @@ class Schedule:
 def schedule(net: Network, cal: WorkCalendar) -> Schedule:
     n = net.size
     nodes = net.nodes
-    order = net.order
     duration = net.duration
-    elapsed = net.elapsed
-    rollup = net.rollup
-    finish_links = net.from_finish
-    start_links = net.from_start
-    elapsed_links = net.elapsed_links
-    ordinal = cal.ordinal
+    kind = net.kind
     count_before = cal.count_before
-    is_leaf = [rollup[i] == i for i in range(n)]
-    is_leaf.extend([False] * (nodes - n))
+    # Tasks that are not plain: elapsed-duration leaves and summaries.
+    irregular = list(compress(range(n), kind[:n]))
 
-    # ---- forward pass: early dates --------------------------------------
-    # Slot v holds a node's start, slot nodes + v its finish. ``req`` is what
-    # the node must respect so far; for a summary's gate and roll-up nodes the
-    # requirement is the node's value.
-    req = [0] * nodes + [_NEG] * nodes
-    early = [0] * (2 * nodes)
-    for u in order:
-        s = req[u]
-        f = req[nodes + u]
-        if u < n and is_leaf[u]:
-            d = duration[u]
-            if not elapsed[u] or d == 0:
-                if f - d > s:
-                    s = f - d
-                f = s + d
-            else:
-                if f > _NEG:
-                    s = max(s, count_before(ordinal(f - 1) - d + 1))
-                f = count_before(ordinal(s) + d)
-        early[u] = s
-        early[nodes + u] = f
-        links = finish_links[u]
-        if links:
-            for t, lag in links:
-                r = f + lag
-                if r > req[t]:
-                    req[t] = r
-        links = start_links[u]
-        if links:
-            for t, lag in links:
-                r = s + lag
-                if r > req[t]:
-                    req[t] = r
-        if not elapsed_links[u]:
-            continue
-        for v, kind, lag in elapsed_links[u]:
-            if from_start(kind):
-                r = count_before(ordinal(s) + lag)
-            else:  # a finish is anchored at the end of its last workday
-                r = count_before(ordinal(f - 1) + 1 + lag)
-            t = nodes + v if to_finish(kind) else v
-            if r > req[t]:
-                req[t] = r
-
-    finish = 0
-    for i in range(n):
-        if is_leaf[i] and early[nodes + i] > finish:
-            finish = early[nodes + i]
+    early = _forward(net, cal)
+    es = early[:n]
+    ef = list(map(add, es, duration))
+    for u in irregular:
+        ef[u] = early[nodes + u] if kind[u] == ELAPSED_LEAF else 0
+    finish = max(0, max(ef, default=0))  # summaries are 0 here: only leaves count
+    for u in irregular:
+        ef[u] = early[nodes + u]
+    early[nodes : nodes + n] = ef
 
     # A summary's span and the free-float targets of links into it: its
     # earliest child start and finish. Roll-up nodes come in children-first order.
-    rollups = [u for u in order if u >= n]
+    rollups = [u for u in net.order if u >= n] if net.children else []
     summaries = list(net.children)
     first = early.copy()
     for r in rollups:
         s_idx = summaries[r - n]
         lo_start = lo_finish = _POS
         for c in net.children[s_idx]:
-            c_node = rollup[c]
+            c_node = net.rollup[c]
             if first[c_node] < lo_start:
                 lo_start = first[c_node]
             if first[nodes + c_node] < lo_finish:
@@ -121,78 +82,219 @@ def schedule(net: Network, cal: WorkCalendar) -> Schedule:
         first[r] = first[s_idx] = lo_start
         first[nodes + r] = first[nodes + s_idx] = lo_finish
 
-    # ---- backward pass: late dates and floats ------------------------------
-    deadline_bound: list[int | None] = [
-        None if o is None else count_before(o + 1) for o in net.deadline_ordinal
-    ]
+    deadline_bound = {i: count_before(o + 1) for i, o in net.deadline_ordinal.items()}
     project_deadline = net.project.deadline
     project_deadline_bound = (
         None if project_deadline is None else count_before(project_deadline.toordinal() + 1)
     )
     end_cap = finish if project_deadline_bound is None else min(finish, project_deadline_bound)
 
+    late, free_start, floats = _backward(
+        net, cal, early, first, finish, end_cap, deadline_bound, summaries
+    )
+
+    ls = late[:n]
+    lf = list(map(add, ls, duration))
+    total = list(map(sub, ls, es))
+    # max(0, min(free start slack, total float)), written out: builtin calls cost more.
+    free = [
+        0 if x <= 0 or t <= 0 else x if x < t else t
+        for x, t in zip(map(sub, free_start, es), total, strict=True)
+    ]
+    for u in irregular:
+        lf[u] = late[nodes + u]
+    for u, (tf, ff) in floats.items():
+        total[u] = tf
+        free[u] = ff
+    for r in rollups:
+        # A summary reports its span, first child start to last child finish,
+        # and the least float of its children.
+        s_idx = summaries[r - n]
+        kids = net.children[s_idx]
+        es[s_idx] = first[s_idx]
+        ef[s_idx] = early[nodes + r]
+        ls[s_idx] = min(ls[c] for c in kids)
+        lf[s_idx] = max(lf[c] for c in kids)
+        total[s_idx] = min(total[c] for c in kids)
+        free[s_idx] = min(free[c] for c in kids)
+
+    result = Schedule(
+        es=es,
+        ef=ef,
+        ls=ls,
+        lf=lf,
+        total_float=total,
+        free_float=free,
+        finish=finish,
+        deadline_bound=deadline_bound,
+        project_deadline_bound=project_deadline_bound,
+        critical_path=[],
+    )
+    result.critical_path = _critical_path(net, cal, result, early)
+    return result
+
+
+def _forward(net: Network, cal: WorkCalendar) -> list[int]:
+    """Early values per slot, pushed along links in topological order.
+
+    A slot holds the requirement on its node's start (finish) until the node
+    is reached, then its value: nothing is pushed into a node after that. A
+    plain task's finish slot is not kept up to date here.
+    """
+    nodes = net.nodes
+    out = net.out
+    general = net.general
+    kind = net.kind
+    duration = net.duration
+    elapsed_out = net.elapsed_out
+    ordinal = cal.ordinal
+    count_before = cal.count_before
+    early = [0] * nodes + [_NEG] * nodes
+    for u in net.order:
+        s = early[u]
+        if not general[u]:
+            for t, lag in out[u]:
+                r = s + lag
+                if r > early[t]:
+                    early[t] = r
+            continue
+        f = early[nodes + u]
+        k = kind[u]
+        if k == PLAIN:
+            f = s + duration[u]
+        elif k == ELAPSED_LEAF:
+            d = duration[u]
+            if f > _NEG:
+                s = max(s, count_before(ordinal(f - 1) - d + 1))
+            f = count_before(ordinal(s) + d)
+        # Gates and roll-ups take their requirements as their values.
+        early[u] = s
+        early[nodes + u] = f
+        for t, lag in out[u]:
+            r = s + lag
+            if r > early[t]:
+                early[t] = r
+        for t, lag in out[nodes + u]:
+            r = f + lag
+            if r > early[t]:
+                early[t] = r
+        for t, from_finish, lag, shift in elapsed_out.get(u, ()):
+            if from_finish:  # a finish is anchored at the end of its last workday
+                r = count_before(ordinal(f - 1) + 1 + lag) - shift
+            else:
+                r = count_before(ordinal(s) + lag) - shift
+            if r > early[t]:
+                early[t] = r
+    return early
+
+
+def _backward(
+    net: Network,
+    cal: WorkCalendar,
+    early: list[int],
+    first: list[int],
+    finish: int,
+    end_cap: int,
+    deadline_bound: dict[int, int],
+    summaries: list[int],
+) -> tuple[list[int], list[int], dict[int, tuple[int, int]]]:
+    """Late values per slot, and what free float needs, in reverse topological order.
+
+    Returns the late slots; for each plain task the latest start that delays
+    no successor's early dates (``free_start``); and for each other leaf its
+    total and free float, ``{task: (total, free)}``.
+
+    Free float is measured against successors' early dates. ``slack_to`` is
+    the early value a link into a slot is measured against: a leaf's early
+    date, a summary gate's first child, or for a roll-up node the caps it
+    passes on to its children (set below, before they are reached).
+    """
+    n = net.size
+    nodes = net.nodes
+    out = net.out
+    general = net.general
+    kind = net.kind
+    duration = net.duration
+    elapsed_out = net.elapsed_out
+    ordinal = cal.ordinal
+    count_before = cal.count_before
+
+    # A plain task's late start is capped by the project end, or its deadline.
+    cap = list(map(sub, repeat(end_cap, n), duration))
+    for i, bound in deadline_bound.items():
+        if bound < end_cap:
+            cap[i] = bound - duration[i]
+    free_start = list(map(sub, repeat(finish, n), duration))
+    floats: dict[int, tuple[int, int]] = {}
     late = [0] * (2 * nodes)
-    # Free float is measured against successors' early dates. ``slack_to`` is
-    # the early value a link into a slot is measured against: a leaf's early
-    # date, a summary gate's first child, or for a roll-up node the caps it
-    # passes on to its children (set below, before they are reached).
     slack_to = first
-    total = [0] * n
-    free = [0] * n
-    for u in reversed(order):
-        leaf = u < n and is_leaf[u]
+    for u in reversed(net.order):
+        if not general[u]:
+            s = cap[u]
+            fs = free_start[u]
+            for t, lag in out[u]:
+                x = late[t] - lag
+                if x < s:
+                    s = x
+                x = slack_to[t] - lag
+                if x < fs:
+                    fs = x
+            late[u] = s
+            free_start[u] = fs
+            continue
+
+        k = kind[u]
+        leaf = k <= ELAPSED_LEAF
         if leaf:
             cf = end_cap
             ecf = finish
         else:
             cf = ecf = _POS
-        bound = deadline_bound[u] if u < n else deadline_bound[summaries[u - n]]
-        if bound is not None and bound < cf and (leaf or u >= n):
-            cf = bound
+        if k != GATE:  # a summary's deadline binds through its roll-up node
+            limit = deadline_bound.get(u if u < n else summaries[u - n])
+            if limit is not None and limit < cf:
+                cf = limit
         cs = ecs = _POS
-        links = finish_links[u]
-        if links:
-            for t, lag in links:
-                x = late[t] - lag
+        for t, lag in out[u]:
+            x = late[t] - lag
+            if x < cs:
+                cs = x
+            x = slack_to[t] - lag
+            if x < ecs:
+                ecs = x
+        for t, lag in out[nodes + u]:
+            x = late[t] - lag
+            if x < cf:
+                cf = x
+            x = slack_to[t] - lag
+            if x < ecf:
+                ecf = x
+        for t, from_finish, lag, shift in elapsed_out.get(u, ()):
+            late_t = late[t] + shift
+            slack_t = slack_to[t] + shift
+            if from_finish:
+                x = count_before(ordinal(late_t) - lag)
                 if x < cf:
                     cf = x
-                x = slack_to[t] - lag
+                x = count_before(ordinal(slack_t) - lag)
                 if x < ecf:
                     ecf = x
-        links = start_links[u]
-        if links:
-            for t, lag in links:
-                x = late[t] - lag
-                if x < cs:
-                    cs = x
-                x = slack_to[t] - lag
-                if x < ecs:
-                    ecs = x
-        for v, kind, lag in elapsed_links[u] or ():
-            t = nodes + v if to_finish(kind) else v
-            if from_start(kind):
-                x = count_before(ordinal(late[t]) - lag + 1) - 1
-                if x < cs:
-                    cs = x
-                x = count_before(ordinal(slack_to[t]) - lag + 1) - 1
-                if x < ecs:
-                    ecs = x
             else:
-                x = count_before(ordinal(late[t]) - lag)
-                if x < cf:
-                    cf = x
-                x = count_before(ordinal(slack_to[t]) - lag)
-                if x < ecf:
-                    ecf = x
+                x = count_before(ordinal(late_t) - lag + 1) - 1
+                if x < cs:
+                    cs = x
+                x = count_before(ordinal(slack_t) - lag + 1) - 1
+                if x < ecs:
+                    ecs = x
         if not leaf:
             late[u] = cs
             late[nodes + u] = cf
-            if u >= n:
+            if k == ROLLUP:
                 slack_to[u] = ecs
                 slack_to[nodes + u] = ecf
             continue
         d = duration[u]
-        if not elapsed[u] or d == 0:
+        if k == PLAIN:
             s = cf - d
             if cs < s:
                 s = cs
@@ -205,60 +307,16 @@ def schedule(net: Network, cal: WorkCalendar) -> Schedule:
         late[u] = s
         late[nodes + u] = f
         es = early[u]
+        ef = early[nodes + u]
         # As MS Project does, the lesser of start and finish slack: they differ
         # only for elapsed durations, which can slide over non-working days.
-        tf = s - es
-        x = f - early[nodes + u]
-        if x < tf:
-            tf = x
-        total[u] = tf
-        ff = ecs - es
-        x = ecf - early[nodes + u]
-        if x < ff:
-            ff = x
-        if tf < ff:
-            ff = tf
-        free[u] = ff if ff > 0 else 0
-
-    es_out = early[:n]
-    ef_out = early[nodes : nodes + n]
-    ls_out = late[:n]
-    lf_out = late[nodes : nodes + n]
-    for r in rollups:
-        # A summary reports its span, first child start to last child finish,
-        # and the least float of its children.
-        s_idx = summaries[r - n]
-        kids = net.children[s_idx]
-        es_out[s_idx] = first[s_idx]
-        ef_out[s_idx] = early[nodes + r]
-        ls_out[s_idx] = min(ls_out[c] for c in kids)
-        lf_out[s_idx] = max(lf_out[c] for c in kids)
-        total[s_idx] = min(total[c] for c in kids)
-        free[s_idx] = min(free[c] for c in kids)
-
-    result = Schedule(
-        es=es_out,
-        ef=ef_out,
-        ls=ls_out,
-        lf=lf_out,
-        total_float=total,
-        free_float=free,
-        finish=finish,
-        deadline_bound=deadline_bound,
-        project_deadline_bound=project_deadline_bound,
-        critical_path=[],
-    )
-    result.critical_path = _critical_path(net, cal, result, early, is_leaf)
-    return result
+        tf = min(s - es, f - ef)
+        ff = min(ecs - es, ecf - ef, tf)
+        floats[u] = (tf, ff if ff > 0 else 0)
+    return late, free_start, floats
 
 
-def _critical_path(
-    net: Network,
-    cal: WorkCalendar,
-    sched: Schedule,
-    early: list[int],
-    is_leaf: list[bool],
-) -> list[int]:
+def _critical_path(net: Network, cal: WorkCalendar, sched: Schedule, early: list[int]) -> list[int]:
     """The chain of driving links that ends the project, walked back to its start.
 
     It starts at the leaf task that finishes the project with the least total
@@ -270,32 +328,38 @@ def _critical_path(
     n = net.size
     nodes = net.nodes
     ids = net.ids
+    kind = net.kind
     tf = sched.total_float
-    ends = [i for i in range(n) if is_leaf[i] and sched.ef[i] == sched.finish]
+    ends = [
+        i for i in compress(range(n), map(sched.finish.__eq__, sched.ef)) if kind[i] <= ELAPSED_LEAF
+    ]
     if not ends:
         return []
     current = min(ends, key=lambda i: (tf[i], -sched.es[i], ids[i]))
     path = [current]
     ordinal = cal.ordinal
     count_before = cal.count_before
+    index = net.index
+    rollup = net.rollup
     while True:
         start = sched.es[current]
         d = net.duration[current]
         best: int | None = None
         holder = current
         while holder >= 0:
-            for src, kind, lag in net.links_into(holder):
-                node = net.rollup[src]
-                starts = from_start(kind)
+            for link in net.tasks[holder].predecessors:
+                src = index[link.task]
+                node = rollup[src]
+                starts = link.type[0] == "S"
                 value = early[node] if starts else early[nodes + node]
-                if kind < 4:
-                    required = value + lag
+                if link.lag_unit == "wd":
+                    required = value + link.lag
                 elif starts:
-                    required = count_before(ordinal(value) + lag)
+                    required = count_before(ordinal(value) + link.lag)
                 else:
-                    required = count_before(ordinal(value - 1) + 1 + lag)
-                if to_finish(kind):  # the link binds the finish
-                    if net.elapsed[current] and d > 0:
+                    required = count_before(ordinal(value - 1) + 1 + link.lag)
+                if link.type[1] == "F":  # the link binds the finish
+                    if kind[current] == ELAPSED_LEAF:
                         required = count_before(ordinal(required - 1) - d + 1)
                     else:
                         required -= d

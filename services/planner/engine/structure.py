@@ -60,9 +60,9 @@ def _describe(t: mi.Type, pattern: str | None = None) -> str:
             return "date (YYYY-MM-DD)"
         case mi.LiteralType():
             return "one of " + ", ".join(sorted(repr(v) for v in t.values))
-        case mi.ListType(min_length=int() as n) if n > 0:
+        case mi.ListType(min_length=int() as n) | mi.VarTupleType(min_length=int() as n) if n > 0:
             return f"array of at least {n} item(s)"
-        case mi.ListType():
+        case mi.ListType() | mi.VarTupleType():
             return "array"
         case mi.StructType() | mi.DictType():
             return "object"
@@ -165,7 +165,7 @@ def check_structure(value: Any, root: type[msgspec.Struct], problems: ProblemLis
                             pointer(*parts, field.encode_name),
                             {"field": field.encode_name},
                         )
-            case mi.ListType():
+            case mi.ListType() | mi.VarTupleType():
                 if not isinstance(item, list):
                     wrong_type()
                     continue
