@@ -7,8 +7,9 @@ For 1k, 10k and 100k-task plans it times, best of N, in one run:
 * e2e      ``POST /v1/plan/compile`` to the planner app under uvicorn in a
            subprocess, through the response bytes being read;
 * networkx the same schedule the textbook way (``baseline.py``), also from the
-           JSON bytes; ``networkx, gc paused`` is the same with the garbage
-           collector paused like the engine pauses it, shown for honesty.
+           JSON bytes, and again with the garbage collector paused as the
+           engine pauses it; the core target is set against the paused run,
+           so that one trick cannot carry it.
 
 Prints a table and PASS/FAIL per target, writes ``bench/results/compile.json``
 and exits 1 if a target fails.
@@ -158,9 +159,9 @@ def main() -> int:
     by_size = {r["tasks"]: r for r in rows}
     targets = [
         (
-            f"core >= 2x faster than networkx at {n // 1000}k",
-            by_size[n]["networkxS"] / by_size[n]["coreS"] >= 2.0,
-            f"{by_size[n]['networkxS'] / by_size[n]['coreS']:.2f}x",
+            f"core >= 2x faster than networkx with the GC paused at {n // 1000}k",
+            by_size[n]["networkxGcPausedS"] / by_size[n]["coreS"] >= 2.0,
+            f"{by_size[n]['networkxGcPausedS'] / by_size[n]['coreS']:.2f}x",
         )
         for n in (10_000, 100_000)
     ]
@@ -189,13 +190,14 @@ def main() -> int:
     print()
     print(
         f"{'tasks':>8} {'body MB':>8} {'core s':>8} {'e2e s':>8} {'networkx s':>11}"
-        f" {'nx gc-paused s':>15} {'nx/core':>8}"
+        f" {'nx gc-paused s':>15} {'nx/core':>8} {'paused/core':>12}"
     )
     for r in rows:
         print(
             f"{r['tasks']:>8} {r['bodyBytes'] / 1e6:>8.2f} {r['coreS']:>8.3f} {r['e2eS']:>8.3f}"
             f" {r['networkxS']:>11.3f} {r['networkxGcPausedS']:>15.3f}"
             f" {r['networkxS'] / r['coreS']:>7.2f}x"
+            f" {r['networkxGcPausedS'] / r['coreS']:>11.2f}x"
         )
     print()
     for name, ok, value in targets:

@@ -59,6 +59,21 @@ class TestShape:
             ("PLAN_UNKNOWN_DEPENDENCY", "/tasks/1/predecessors/0/task"),
         ]
 
+    def test_ids_are_matched_whole(self) -> None:
+        # Python's "$" also matches before a final newline; JSON Schema's does not.
+        doc = document([task("a\n", 1), task("b", 1, "b c")])
+        assert problems_of(doc) == [
+            ("PLAN_FIELD_TYPE", "/tasks/0/id"),
+            ("PLAN_FIELD_TYPE", "/tasks/1/predecessors/0/task"),
+        ]
+
+    def test_a_malformed_reference_is_a_shape_problem_not_an_unknown_one(self) -> None:
+        doc = document([task("a", 1, "a!"), task("b", 1, "ghost")])
+        assert problems_of(doc) == [
+            ("PLAN_FIELD_TYPE", "/tasks/0/predecessors/0/task"),
+            ("PLAN_UNKNOWN_DEPENDENCY", "/tasks/1/predecessors/0/task"),
+        ]
+
     def test_not_an_object(self) -> None:
         assert problems_of([1, 2]) == [("PLAN_FIELD_TYPE", "")]
 
