@@ -1,14 +1,17 @@
-"""Small builders for plan documents in tests."""
+"""Small builders for plan documents in tests, and a strategy for sound ones."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
+from hypothesis import strategies as st
 
 from services.planner.engine import CompiledPlan, compile_plan
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+LINK_TYPES = ["FS", "SS", "FF", "SF"]
 
 
 def document(
@@ -67,3 +70,62 @@ def compile_doc(doc: dict[str, Any], **options: Any) -> CompiledPlan:
 
 def by_id(plan: CompiledPlan) -> dict[str, Any]:
     return {t.id: t for t in plan.tasks}
+
+
+@st.composite
+def plans(
+    draw: st.DrawFn,
+    *,
+    elapsed: bool = True,
+    summaries: bool = False,
+    deadlines: bool = False,
+    resources: bool = False,
+) -> dict[str, Any]:
+    """Plan documents with no reference problem (summaries may still close a cycle)."""
+    n = draw(st.integers(1, 18))
+    tasks: list[dict[str, Any]] = []
+    for i in range(n):
+        duration = draw(st.integers(0, 6))
+        t: dict[str, Any] = {"id": f"t{i}", "name": f"T{i}", "duration": duration}
+        if duration == 0:
+            t["milestone"] = True
+        elif elapsed and draw(st.booleans()):
+            t["durationUnit"] = "ed"
+        links = []
+        for j in sorted(draw(st.sets(st.integers(0, i - 1), max_size=3)) if i else ()):
+            link = {
+                "task": f"t{j}",
+                "type": draw(st.sampled_from(LINK_TYPES)),
+                "lag": draw(st.integers(-4, 6)),
+            }
+            if elapsed and draw(st.booleans()):
+                link["lagUnit"] = "ed"
+            links.append(link)
+        t["predecessors"] = links
+        if summaries and i and draw(st.integers(0, 3)) == 0:
+            t["parent"] = f"t{draw(st.integers(0, i - 1))}"
+        if deadlines and draw(st.integers(0, 4)) == 0:
+            t["deadline"] = "2027-01-1" + str(draw(st.integers(0, 9)))
+        if resources and draw(st.booleans()):
+            units = draw(st.sampled_from([0.5, 1.0, 2.0]))
+            t["assignments"] = [{"resource": draw(st.sampled_from(["ann", "bo"])), "units": units}]
+        tasks.append(t)
+    holidays = draw(st.sets(st.integers(0, 60), max_size=6))
+    start = dt.date(2026, 12, 20) + dt.timedelta(days=draw(st.integers(0, 14)))
+    people = [
+        {"id": "ann", "name": "Ann"},
+        {
+            "id": "bo",
+            "name": "Bo",
+            "capacity": 0.5,
+            "calendar": "mwf",
+            "leaves": [{"start": start.isoformat(), "end": start.isoformat()}],
+        },
+    ]
+    return document(
+        tasks,
+        start=start.isoformat(),
+        holidays=[(start + dt.timedelta(days=d)).isoformat() for d in sorted(holidays)],
+        resources=people if resources else None,
+        calendars=[{"id": "mwf", "workweek": ["mon", "wed", "fri"]}] if resources else None,
+    )

@@ -79,6 +79,15 @@ class TestCompile:
             [],
         )
 
+    @pytest.mark.parametrize("body", [b"5 x", b'{"schemaVersion": "\xff"}'])
+    async def test_malformed_json_found_past_a_wrong_type_is_still_400(
+        self, client: httpx.AsyncClient, auth: dict[str, str], body: bytes
+    ) -> None:
+        # Found by schemathesis: these used to escape as a 500.
+        response = await client.post(URL, content=body, headers=auth)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "PLAN_INVALID_JSON"
+
     async def test_body_over_the_limit(
         self, client: httpx.AsyncClient, auth: dict[str, str]
     ) -> None:

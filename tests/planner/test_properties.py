@@ -17,48 +17,9 @@ from services.planner.engine import PlanInvalid, compile_plan
 from services.planner.engine.calendar import WorkCalendar, WorkingTime
 from services.planner.engine.document import Calendar
 
-from .plans import document
+from .plans import plans
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-LINK_TYPES = ["FS", "SS", "FF", "SF"]
-
-
-@st.composite
-def plans(
-    draw: st.DrawFn, *, elapsed: bool = True, summaries: bool = False, deadlines: bool = False
-) -> dict[str, Any]:
-    n = draw(st.integers(1, 18))
-    tasks: list[dict[str, Any]] = []
-    for i in range(n):
-        duration = draw(st.integers(0, 6))
-        t: dict[str, Any] = {"id": f"t{i}", "name": f"T{i}", "duration": duration}
-        if duration == 0:
-            t["milestone"] = True
-        elif elapsed and draw(st.booleans()):
-            t["durationUnit"] = "ed"
-        links = []
-        for j in sorted(draw(st.sets(st.integers(0, i - 1), max_size=3)) if i else ()):
-            link = {
-                "task": f"t{j}",
-                "type": draw(st.sampled_from(LINK_TYPES)),
-                "lag": draw(st.integers(-4, 6)),
-            }
-            if elapsed and draw(st.booleans()):
-                link["lagUnit"] = "ed"
-            links.append(link)
-        t["predecessors"] = links
-        if summaries and i and draw(st.integers(0, 3)) == 0:
-            t["parent"] = f"t{draw(st.integers(0, i - 1))}"
-        if deadlines and draw(st.integers(0, 4)) == 0:
-            t["deadline"] = "2027-01-1" + str(draw(st.integers(0, 9)))
-        tasks.append(t)
-    holidays = draw(st.sets(st.integers(0, 60), max_size=6))
-    start = dt.date(2026, 12, 20) + dt.timedelta(days=draw(st.integers(0, 14)))
-    return document(
-        tasks,
-        start=start.isoformat(),
-        holidays=[(start + dt.timedelta(days=d)).isoformat() for d in sorted(holidays)],
-    )
 
 
 def compiled(doc: dict[str, Any]) -> Any:

@@ -77,9 +77,18 @@ class TestShape:
     def test_not_an_object(self) -> None:
         assert problems_of([1, 2]) == [("PLAN_FIELD_TYPE", "")]
 
-    def test_invalid_json(self) -> None:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b'{"schemaVersion": ',
+            b"5 x",  # the typed decoder stops at the 5, before the syntax error
+            b'{"schemaVersion": "\xff"}',  # not UTF-8
+            b'"\xff"',
+        ],
+    )
+    def test_invalid_json(self, body: bytes) -> None:
         with pytest.raises(PlanJSONInvalid):
-            compile_plan(b'{"schemaVersion": ')
+            compile_plan(body)
 
     def test_at_most_a_hundred(self) -> None:
         doc = document([task(f"t{i}", -1) for i in range(150)])

@@ -32,6 +32,9 @@ DEFAULT_MAX_TASKS = 200_000
 DEFAULT_HORIZON_DAYS = 146_097  # 400 years: one full Gregorian cycle
 
 _DECODER: Final = msgspec.json.Decoder(PlanDocument)
+# msgspec reports malformed JSON as DecodeError, but invalid UTF-8 inside a
+# string as the codec's own UnicodeDecodeError.
+_NOT_JSON: Final = (msgspec.DecodeError, UnicodeDecodeError)
 
 
 class PlanJSONInvalid(Exception):
@@ -53,7 +56,7 @@ def read_document(
         doc = _DECODER.decode(body)
     except msgspec.ValidationError:
         doc = None
-    except msgspec.DecodeError as exc:
+    except _NOT_JSON as exc:
         raise PlanJSONInvalid(str(exc)) from exc
     if doc is None:
         _report_malformed(body, max_tasks=max_tasks, horizon_days=horizon_days)
@@ -111,7 +114,12 @@ def _too_large(count: int, max_tasks: int) -> PlanInvalid:
 
 
 def _report_malformed(body: bytes | str, *, max_tasks: int, horizon_days: int) -> None:
-    raw = msgspec.json.decode(body)
+    try:
+        raw = msgspec.json.decode(body)
+    except _NOT_JSON as exc:
+        # The typed decoder can stop at the first value of the wrong type
+        # before it reaches a syntax error further on (``5 x``).
+        raise PlanJSONInvalid(str(exc)) from exc
     tasks = raw.get("tasks") if isinstance(raw, dict) else None
     if isinstance(tasks, list) and len(tasks) > max_tasks:
         raise _too_large(len(tasks), max_tasks)

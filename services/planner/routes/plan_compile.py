@@ -59,7 +59,11 @@ def _problems_response(
                 }
             },
         },
-        **error_responses("PLAN_INVALID_JSON", "UNAUTHENTICATED", "PLAN_TOO_LARGE"),
+        # PAYLOAD_TOO_LARGE: a body far past the plan limit is refused by the
+        # request frame before this route reads it.
+        **error_responses(
+            "PLAN_INVALID_JSON", "UNAUTHENTICATED", "PLAN_TOO_LARGE", "PAYLOAD_TOO_LARGE"
+        ),
         422: {
             "description": "`PLAN_INVALID`: every problem found (at most 100) is in `errors`, "
             "each with a code, a message and a JSON Pointer `path` into the request body.",
