@@ -38,14 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    # The frame's limit sits one byte above the plan limit so that the compile
-    # route, not the frame, answers an oversized plan with PLAN_TOO_LARGE; the
-    # frame still bounds what is ever read into memory.
-    install_common(
-        app,
-        service="planner",
-        max_body_bytes=max(settings.max_body_bytes, settings.planner_max_body_bytes + 1),
-    )
+    # Bytes over the limit are the frame's PAYLOAD_TOO_LARGE, refused while reading;
+    # PLAN_TOO_LARGE is kept for what it names: more tasks than the tier allows.
+    install_common(app, service="planner", max_body_bytes=settings.planner_max_body_bytes)
     app.include_router(health.router)
     app.include_router(plan_compile.router)
     install_wire_schemas(app)

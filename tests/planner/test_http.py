@@ -93,7 +93,7 @@ class TestCompile:
     ) -> None:
         response = await client.post(URL, content=b" " * 20_001, headers=auth)
         assert response.status_code == 413
-        assert response.json()["error"]["code"] == "PLAN_TOO_LARGE"
+        assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
     async def test_too_many_tasks(self, client: httpx.AsyncClient, auth: dict[str, str]) -> None:
         doc = document([task(f"t{i}", 1) for i in range(51)])

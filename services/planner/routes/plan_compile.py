@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from services.common.auth import AppSettings, CurrentAccount
-from services.common.errors import AppError, error_body, error_responses, preferred_locale
+from services.common.errors import error_body, error_responses, preferred_locale
 from services.planner.engine import PlanInvalid, PlanJSONInvalid, compile_plan
 from services.planner.wire_schema import COMPILED_PLAN_REF, PLAN_DOCUMENT_REF, PROBLEM_REF
 
@@ -59,8 +59,8 @@ def _problems_response(
                 }
             },
         },
-        # PAYLOAD_TOO_LARGE: a body far past the plan limit is refused by the
-        # request frame before this route reads it.
+        # PAYLOAD_TOO_LARGE: a body over PLANNER_MAX_BODY_BYTES, refused while it is read;
+        # PLAN_TOO_LARGE: more tasks than allowed, with the count in `errors`.
         **error_responses(
             "PLAN_INVALID_JSON", "UNAUTHENTICATED", "PLAN_TOO_LARGE", "PAYLOAD_TOO_LARGE"
         ),
@@ -81,13 +81,7 @@ async def compile_endpoint(
     scheduling warnings. A plan with problems answers 422 listing all of them
     at once; the scheduling rules are in `docs/planner_engine.md`.
     """
-    limit = settings.planner_max_body_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise AppError("PLAN_TOO_LARGE", details={"maxBodyBytes": limit})
-    body = await request.body()
-    if len(body) > limit:
-        raise AppError("PLAN_TOO_LARGE", details={"maxBodyBytes": limit})
+    body = await request.body()  # the request frame has bounded its size
     try:
         # Off the event loop: a large plan takes a second of CPU.
         plan = await run_in_threadpool(compile_plan, body, max_tasks=settings.planner_max_tasks)
