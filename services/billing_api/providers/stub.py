@@ -8,9 +8,9 @@ strictly increasing per object), which orders reports of one subscription.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import standardwebhooks
@@ -35,6 +35,8 @@ _SUBSCRIPTION_EVENTS = {
     "customer.subscription.updated",
     "customer.subscription.deleted",
 }
+T = TypeVar("T")
+
 _CHECKOUT_EVENTS = {"checkout.session.completed", "checkout.session.expired"}
 
 
@@ -108,20 +110,14 @@ class StubProvider:
 
     async def get_checkout(self, session_id: str) -> CheckoutState:
         session = await self._call("GET", f"/v1/checkout/sessions/{session_id}")
-        try:
-            return _checkout_state(session)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProviderUnavailable("sandbox session of an unexpected shape") from exc
+        return _read(_checkout_state, session)
 
     async def expire_checkout(self, session_id: str) -> None:
         await self._call("POST", f"/v1/checkout/sessions/{session_id}/expire")
 
     async def get_subscription(self, subscription_id: str) -> SubscriptionState:
         subscription = await self._call("GET", f"/v1/subscriptions/{subscription_id}")
-        try:
-            return _subscription_state(subscription)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProviderUnavailable("sandbox subscription of an unexpected shape") from exc
+        return _read(_subscription_state, subscription)
 
     async def cancel_subscription(
         self, subscription_id: str, *, at_period_end: bool
@@ -129,10 +125,7 @@ class StubProvider:
         subscription = await self._call(
             "POST", f"/v1/subscriptions/{subscription_id}/cancel", {"at_period_end": at_period_end}
         )
-        try:
-            return _subscription_state(subscription)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProviderUnavailable("sandbox subscription of an unexpected shape") from exc
+        return _read(_subscription_state, subscription)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         wanted = ("webhook-id", "webhook-timestamp", "webhook-signature")
@@ -150,6 +143,14 @@ class StubProvider:
             return _event(payload)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise WebhookPayloadInvalid("not a sandbox event") from exc
+
+
+def _read(parse: Callable[[Mapping[str, Any]], T], answer: Mapping[str, Any]) -> T:
+    """A sandbox answer we cannot read is the provider failing, not our bug."""
+    try:
+        return parse(answer)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProviderUnavailable(f"sandbox answered an unexpected shape ({exc!r})") from exc
 
 
 def _from_unix(value: Any) -> datetime:
