@@ -84,4 +84,3 @@ def current_account(token: Annotated[str, Depends(bearer_token)], settings: AppS
 
 
 CurrentAccount = Annotated[str, Depends(current_account)]
-BearerToken = Annotated[str, Depends(bearer_token)]

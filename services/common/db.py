@@ -7,11 +7,9 @@ service layer, because flows like idempotent checkout need more than one commit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -77,12 +75,3 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def sessionmaker_for(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(request_session)]
