@@ -7,8 +7,9 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from tests.environment import missing
 
 CHROMIUM = os.environ.get("GW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -25,10 +26,7 @@ CHROMIUM_ARGS = [
 @contextmanager
 def chromium() -> Iterator[Browser]:
     if not shutil.which(CHROMIUM):
-        reason = f"no Chromium at {CHROMIUM} (make test installs Debian's chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True

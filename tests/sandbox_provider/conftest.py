@@ -9,7 +9,6 @@ where it fails.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,13 +20,11 @@ from fastapi import FastAPI
 
 from services.common.migrate import upgrade
 from services.sandbox_provider.app import create_app
+from tests.databases import fresh_postgres_database, run_blocking
 from tests.sandbox_provider.support import (
-    POSTGRES_SERVER,
     AppFactory,
     Receiver,
     SandboxClient,
-    create_postgres_database,
-    drop_postgres_database,
     empty_postgres,
     running,
     sandbox_config,
@@ -38,15 +35,9 @@ from tests.sandbox_provider.support import (
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
-    try:
-        url = asyncio.run(create_postgres_database())
-    except Exception as exc:
-        message = f"PostgreSQL at {POSTGRES_SERVER} is not usable: {exc!r}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    yield url
-    asyncio.run(drop_postgres_database(url))
+    with fresh_postgres_database("sandbox") as url:
+        run_blocking(lambda: upgrade("sandbox_provider", url))
+        yield url
 
 
 @pytest.fixture(scope="session")

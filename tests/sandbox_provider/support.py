@@ -4,8 +4,6 @@ client that drives the hosted pages the way a browser would."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +19,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from services.common.db import create_engine
-from services.common.migrate import upgrade
 from services.common.settings import Settings
 from services.sandbox_provider.config import SandboxConfig
 
@@ -30,34 +27,10 @@ WEBHOOK_SECRET = "whsec_c2FuZGJveC1wcm92aWRlci10ZXN0LXNlY3JldA=="
 PUBLIC_BASE = "http://sandbox.test"
 SUCCESS_URL = "http://landing.test/billing/success?paymentAttemptId=pa_test"
 CANCEL_URL = "http://landing.test/billing/cancel?paymentAttemptId=pa_test"
-POSTGRES_SERVER = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 TABLES = ("checkout_sessions", "subscriptions", "invoices", "webhook_events")
 
 
 # -- databases ------------------------------------------------------------------
-
-
-async def create_postgres_database() -> str:
-    name = f"sandbox_provider_test_{os.getpid()}_{secrets.token_hex(4)}"
-    engine = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-    url = make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
-    await upgrade("sandbox_provider", url)
-    return url
-
-
-async def drop_postgres_database(url: str) -> None:
-    name = make_url(url).database
-    engine = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await engine.dispose()
 
 
 async def empty_postgres(url: str) -> None:
