@@ -166,6 +166,11 @@ def _stale_form(request: Request, row: CheckoutSession) -> HTMLResponse:
     )
 
 
+def _closed_page(request: Request, row: CheckoutSession | None) -> Response:
+    """The answer for a session that cannot take a payment: unknown, or already ended."""
+    return _not_found(request) if row is None else _settled_page(request, row)
+
+
 def _after_payment(request: Request, row: CheckoutSession, result: PayResult) -> Response:
     log.info("checkout payment", session_id=row.id, result=result, error_code=row.error_code)
     match result:
@@ -185,10 +190,8 @@ async def checkout_page(session_id: str, request: Request, sandbox: Sandbox) -> 
     async with transaction(sandbox.sessions) as session:
         now = await sandbox_now(session)
         row = await checkout.find_session(session, session_id, now=now)
-    if row is None:
-        return _not_found(request)
-    if row.outcome != Outcome.OPEN:
-        return _settled_page(request, row)
+    if row is None or row.outcome != Outcome.OPEN:
+        return _closed_page(request, row)
     return _checkout_page(request, row, now=now)
 
 
@@ -208,10 +211,8 @@ async def pay(
     async with transaction(sandbox.sessions) as session:
         now = await sandbox_now(session)
         row = await checkout.find_session(session, session_id, now=now)
-        if row is None:
-            return _not_found(request)
-        if row.outcome != Outcome.OPEN:
-            return _settled_page(request, row)
+        if row is None or row.outcome != Outcome.OPEN:
+            return _closed_page(request, row)
         if not checkout.token_matches(row, token):
             return _stale_form(request, row)
         card, problems = read_card_form(card_number, expiry, cvc, name, today=now.date())
@@ -235,10 +236,8 @@ async def cancel(session_id: str, request: Request, sandbox: Sandbox, token: str
     async with transaction(sandbox.sessions) as session:
         now = await sandbox_now(session)
         row = await checkout.find_session(session, session_id, now=now)
-        if row is None:
-            return _not_found(request)
-        if row.outcome != Outcome.OPEN:
-            return _settled_page(request, row)
+        if row is None or row.outcome != Outcome.OPEN:
+            return _closed_page(request, row)
         if not checkout.token_matches(row, token):
             # A link from elsewhere: show the page instead of ending someone's checkout.
             return _redirect(f"/checkout/{row.id}")
@@ -254,10 +253,8 @@ async def three_ds_page(session_id: str, request: Request, sandbox: Sandbox) -> 
     """The pretend bank's page: approve or fail the payment."""
     async with transaction(sandbox.sessions) as session:
         row = await checkout.find_session(session, session_id, now=await sandbox_now(session))
-    if row is None:
-        return _not_found(request)
-    if row.outcome != Outcome.OPEN:
-        return _settled_page(request, row)
+    if row is None or row.outcome != Outcome.OPEN:
+        return _closed_page(request, row)
     if not row.awaiting_3ds:
         return _redirect(f"/checkout/{row.id}")
     locale = _locale(request, row)
@@ -285,10 +282,8 @@ async def three_ds_answer(
     async with transaction(sandbox.sessions) as session:
         now = await sandbox_now(session)
         row = await checkout.find_session(session, session_id, now=now)
-        if row is None:
-            return _not_found(request)
-        if row.outcome != Outcome.OPEN:
-            return _settled_page(request, row)
+        if row is None or row.outcome != Outcome.OPEN:
+            return _closed_page(request, row)
         if not checkout.token_matches(row, token) or decision not in ("approve", "fail"):
             return _stale_form(request, row)
         if not row.awaiting_3ds:
