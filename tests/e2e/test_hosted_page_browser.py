@@ -37,6 +37,13 @@ def page(browser: Browser, payment_stack: Stack) -> Iterator[Page]:
     context.close()
 
 
+def fill_card(page: Page, number: str) -> None:
+    page.fill("input[name=cardNumber]", number)
+    page.fill("input[name=expiry]", "12/34")
+    page.fill("input[name=cvc]", "123")
+    page.fill("input[name=name]", "Ada Lovelace")
+
+
 def shopper(stack: Stack) -> Shopper:
     return Shopper.for_stack(stack.env, f"acc_browser_{time.time_ns()}")
 
@@ -47,10 +54,7 @@ def test_pay_with_4242_in_the_browser(page: Page, payment_stack: Stack, tmp_path
     page.goto(started["checkoutUrl"])
     assert page.get_by_test_id("plan-name").inner_text() == "Pro"
     assert "299" in page.get_by_test_id("amount").inner_text()
-    page.fill("input[name=cardNumber]", "4242 4242 4242 4242")
-    page.fill("input[name=expiry]", "12/34")
-    page.fill("input[name=cvc]", "123")
-    page.fill("input[name=name]", "Ada Lovelace")
+    fill_card(page, "4242 4242 4242 4242")
     page.screenshot(path=str(tmp_path / "checkout.png"))
     page.get_by_test_id("pay").click()
     page.wait_for_url(f"{customer.landing_url}/billing/success?paymentAttemptId=*")
@@ -62,10 +66,7 @@ def test_declined_card_returns_to_cancel_in_the_browser(page: Page, payment_stac
     customer = shopper(payment_stack)
     started = customer.start()
     page.goto(started["checkoutUrl"])
-    page.fill("input[name=cardNumber]", "4000 0000 0000 0002")
-    page.fill("input[name=expiry]", "12/34")
-    page.fill("input[name=cvc]", "123")
-    page.fill("input[name=name]", "Ada Lovelace")
+    fill_card(page, "4000 0000 0000 0002")
     page.get_by_test_id("pay").click()
     page.wait_for_url(f"{customer.landing_url}/billing/cancel?paymentAttemptId=*")
     status = customer.status(started["paymentAttemptId"])
@@ -77,10 +78,7 @@ def test_3d_secure_approve_in_the_browser(page: Page, payment_stack: Stack) -> N
     customer = shopper(payment_stack)
     started = customer.start()
     page.goto(started["checkoutUrl"])
-    page.fill("input[name=cardNumber]", "4000 0027 6000 3184")
-    page.fill("input[name=expiry]", "12/34")
-    page.fill("input[name=cvc]", "123")
-    page.fill("input[name=name]", "Ada Lovelace")
+    fill_card(page, "4000 0027 6000 3184")
     page.get_by_test_id("pay").click()
     page.get_by_test_id("3ds-approve").click()
     page.wait_for_url(f"{customer.landing_url}/billing/success?paymentAttemptId=*")
@@ -102,10 +100,7 @@ def test_invalid_card_number_stays_on_the_page_with_a_message(
     customer = shopper(payment_stack)
     started = customer.start()
     page.goto(started["checkoutUrl"])
-    page.fill("input[name=cardNumber]", "1234 5678 9012 3456")
-    page.fill("input[name=expiry]", "12/34")
-    page.fill("input[name=cvc]", "123")
-    page.fill("input[name=name]", "Ada Lovelace")
+    fill_card(page, "1234 5678 9012 3456")
     page.get_by_test_id("pay").click()
     assert page.get_by_test_id("form-error").is_visible()
     assert customer.status(started["paymentAttemptId"])["status"] == "pending"
