@@ -13,6 +13,7 @@ from services.billing_api.context import BillingContext
 from services.billing_api.provider_adapter import PaymentProvider, provider_for
 from services.billing_api.routes import checkout, health, plans, subscription, webhooks
 from services.common.db import create_engine, sessionmaker_for
+from services.common.health import VERSION
 from services.common.http import install_common
 from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
@@ -49,7 +50,7 @@ def create_app(
     engine = create_engine(settings.billing_database_url)
     app = FastAPI(
         title="gw_stack billing_api",
-        version=health.VERSION,
+        version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
     )

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.common.health import VERSION
 from services.common.http import install_common
 from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="gw_stack planner",
-        version=health.VERSION,
+        version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
     )

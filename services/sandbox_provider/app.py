@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.db import sessionmaker_for
+from services.common.health import VERSION
 from services.common.http import install_common
 from services.common.logging import configure_logging
 from services.common.migrate import upgrade
@@ -27,7 +28,6 @@ from services.sandbox_provider.routes import (
     subscriptions_api,
     webhooks_api,
 )
-from services.sandbox_provider.routes.health import VERSION
 from services.sandbox_provider.scheduler import run_clock
 
 DESCRIPTION = """

@@ -2,14 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from services.billing_api.context import Billing
 from services.billing_api.schemas import HealthOut
+from services.common.health import VERSION, database_check
 
 router = APIRouter(tags=["health"])
-
-VERSION = "0.1.0"
 
 
 @router.get(
@@ -23,12 +21,7 @@ async def health(billing: Billing) -> JSONResponse:
     200 with `status: ok` and `service: billing_api` when billing_api can serve;
     503 with `status: degraded` and the failing check otherwise.
     """
-    checks = {"database": "ok"}
-    try:
-        async with billing.sessions() as session:
-            await session.execute(text("SELECT 1"))
-    except Exception:
-        checks["database"] = "unreachable"
+    checks = {"database": await database_check(billing.sessions)}
     ok = all(value == "ok" for value in checks.values())
     body = HealthOut(
         status="ok" if ok else "degraded",

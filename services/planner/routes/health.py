@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-VERSION = "0.1.0"
+from services.common.health import VERSION
 
 router = APIRouter(tags=["health"])
 
