@@ -32,23 +32,23 @@ from services.billing_api.schemas import (
     CheckoutStatusOut,
 )
 from services.billing_api.subscriptions import current_subscription
-from services.common.error_codes import spec_for
+from services.common.error_codes import ErrorCode, known_code, spec_for
 from services.common.errors import AppError
 from services.common.ids import new_id
 from services.common.types import utcnow
 
 _ATTEMPT_ERROR_BY_STATUS = {
-    AttemptStatus.CANCELED: "CHECKOUT_CANCELED",
-    AttemptStatus.EXPIRED: "CHECKOUT_EXPIRED",
+    AttemptStatus.CANCELED: ErrorCode.CHECKOUT_CANCELED,
+    AttemptStatus.EXPIRED: ErrorCode.CHECKOUT_EXPIRED,
 }
 
 
 def purchasable_plan(context: BillingContext, plan_id: str) -> Plan:
     plan = context.catalog.get(plan_id)
     if plan is None:
-        raise AppError("PLAN_NOT_FOUND", details={"planId": plan_id})
+        raise AppError(ErrorCode.PLAN_NOT_FOUND, details={"planId": plan_id})
     if not plan.purchasable:
-        raise AppError("PLAN_NOT_PURCHASABLE", details={"planId": plan_id})
+        raise AppError(ErrorCode.PLAN_NOT_PURCHASABLE, details={"planId": plan_id})
     return plan
 
 
@@ -63,7 +63,7 @@ def check_redirect(url: str, allowed_origins: list[str], field: str) -> None:
         or origin not in allowed
         or any(ch.isspace() for ch in url)
     ):
-        raise AppError("REDIRECT_URL_NOT_ALLOWED", details={"field": field})
+        raise AppError(ErrorCode.REDIRECT_URL_NOT_ALLOWED, details={"field": field})
 
 
 def with_attempt_id(url: str, attempt_id: str) -> str:
@@ -97,11 +97,11 @@ async def start_checkout(
         async with context.sessions() as session:
             subscription = await current_subscription(session, account_id)
             if subscription and SubscriptionStatus(subscription.status).is_current:
-                raise AppError("ALREADY_SUBSCRIBED")
+                raise AppError(ErrorCode.ALREADY_SUBSCRIBED)
         try:
             return await context.provider.create_checkout(request)
         except ProviderUnavailable as exc:
-            raise AppError("PROVIDER_UNAVAILABLE", headers={"Retry-After": "5"}) from exc
+            raise AppError(ErrorCode.PROVIDER_UNAVAILABLE, headers={"Retry-After": "5"}) from exc
 
     async def finish(session: Any, created: CreatedCheckout) -> StoredAnswer:
         session.add(
@@ -195,7 +195,7 @@ async def checkout_status(
         )
     if attempt is None:
         # Another account's attempt answers the same as a missing one: existence does not leak.
-        raise AppError("PAYMENT_ATTEMPT_NOT_FOUND")
+        raise AppError(ErrorCode.PAYMENT_ATTEMPT_NOT_FOUND)
     if attempt.status == AttemptStatus.PENDING:
         attempt = await _refresh_from_provider(context, attempt)
     subscription_status = None
@@ -217,9 +217,13 @@ async def checkout_status(
 
 
 def _attempt_error(attempt: PaymentAttempt, locale: str) -> AttemptError | None:
-    code = attempt.error_code or _ATTEMPT_ERROR_BY_STATUS.get(AttemptStatus(attempt.status))
-    if code is None:
-        return None
+    if attempt.error_code is None:
+        code = _ATTEMPT_ERROR_BY_STATUS.get(AttemptStatus(attempt.status))
+        if code is None:
+            return None
+    else:
+        # Stored from the provider's answer: a code we do not know reads as a processing error.
+        code = known_code(attempt.error_code, default=ErrorCode.PROCESSING_ERROR)
     return AttemptError(code=code, message=spec_for(code).message(locale))
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.billing_api.models import IdempotencyKey, IdempotencyState
+from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.common.types import utcnow
 
@@ -44,7 +45,7 @@ def request_fingerprint(route: str, payload: dict[str, Any]) -> str:
 
 def check_key(key: str) -> None:
     if not (1 <= len(key) <= MAX_KEY_LENGTH) or not key.isprintable() or key.strip() != key:
-        raise AppError("IDEMPOTENCY_KEY_INVALID")
+        raise AppError(ErrorCode.IDEMPOTENCY_KEY_INVALID)
 
 
 async def run_once(
@@ -129,7 +130,7 @@ async def _claim(
         if row is None:
             continue  # released or expired between our insert and our read
         if row.request_hash != fingerprint:
-            raise AppError("IDEMPOTENCY_KEY_REUSED")
+            raise AppError(ErrorCode.IDEMPOTENCY_KEY_REUSED)
         if row.state == IdempotencyState.COMPLETED:
             assert row.response_status is not None
             assert row.response_body is not None
@@ -137,7 +138,7 @@ async def _claim(
         if row.locked_until < now and await _take_over(maker, row):
             return None
         if asyncio.get_running_loop().time() >= deadline:
-            raise AppError("IDEMPOTENCY_KEY_IN_PROGRESS", headers={"Retry-After": "1"})
+            raise AppError(ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, headers={"Retry-After": "1"})
         await asyncio.sleep(_POLL_SECONDS)
 
 

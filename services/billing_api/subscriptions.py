@@ -9,6 +9,7 @@ from services.billing_api.context import BillingContext
 from services.billing_api.lifecycle import apply_subscription_state
 from services.billing_api.models import Subscription, SubscriptionStatus
 from services.billing_api.provider_adapter import ProviderUnavailable
+from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 
 
@@ -42,9 +43,11 @@ async def change_cancellation(
     async with context.sessions() as session:
         subscription = await current_subscription(session, account_id)
     if subscription is None:
-        raise AppError("SUBSCRIPTION_NOT_FOUND")
+        raise AppError(ErrorCode.SUBSCRIPTION_NOT_FOUND)
     if not SubscriptionStatus(subscription.status).is_current:
-        raise AppError("SUBSCRIPTION_NOT_CANCELABLE", details={"status": subscription.status})
+        raise AppError(
+            ErrorCode.SUBSCRIPTION_NOT_CANCELABLE, details={"status": subscription.status}
+        )
     if subscription.cancel_at_period_end == cancel:
         return subscription  # already so: asking twice is not an error
     try:
@@ -52,7 +55,7 @@ async def change_cancellation(
             subscription.provider_subscription_id, at_period_end=cancel
         )
     except ProviderUnavailable as exc:
-        raise AppError("PROVIDER_UNAVAILABLE", headers={"Retry-After": "5"}) from exc
+        raise AppError(ErrorCode.PROVIDER_UNAVAILABLE, headers={"Retry-After": "5"}) from exc
     async with context.sessions() as session, session.begin():
         return await apply_subscription_state(
             session,

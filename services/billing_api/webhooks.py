@@ -29,6 +29,7 @@ from services.billing_api.provider_adapter import (
     WebhookPayloadInvalid,
     WebhookSignatureInvalid,
 )
+from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.common.types import utcnow
 
@@ -49,14 +50,14 @@ async def receive(
     context: BillingContext, provider_name: str, body: bytes, headers: Mapping[str, str]
 ) -> Receipt:
     if provider_name != context.provider.name:
-        raise AppError("PROVIDER_NOT_CONFIGURED", details={"provider": provider_name})
+        raise AppError(ErrorCode.PROVIDER_NOT_CONFIGURED, details={"provider": provider_name})
     try:
         event = context.provider.parse_webhook(body, headers)
     except WebhookSignatureInvalid as exc:
         log.warning("webhook signature refused", provider=provider_name, reason=str(exc))
-        raise AppError("WEBHOOK_SIGNATURE_INVALID") from exc
+        raise AppError(ErrorCode.WEBHOOK_SIGNATURE_INVALID) from exc
     except WebhookPayloadInvalid as exc:
-        raise AppError("WEBHOOK_PAYLOAD_INVALID") from exc
+        raise AppError(ErrorCode.WEBHOOK_PAYLOAD_INVALID) from exc
 
     async with context.sessions() as session, session.begin():
         inserted = await _store(session, provider_name, event, body)

@@ -14,6 +14,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.common.settings import Settings
 
@@ -57,7 +58,7 @@ def verify_token(token: str, settings: Settings) -> str:
 
 
 def unauthenticated(message: str | None = None) -> AppError:
-    return AppError("UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
+    return AppError(ErrorCode.UNAUTHENTICATED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 _bearer = HTTPBearer(auto_error=False, description="A gw_stack user token (JWT).")

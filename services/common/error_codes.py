@@ -4,20 +4,84 @@ Every error any gw_stack service answers with, and every ``error`` of a failed
 payment attempt, has its code here with its HTTP status and the user-facing
 message in English and Turkish. ``docs/payment_error_codes.md`` is generated
 from this table (``gwstack docs error-codes``) and a test keeps the two equal.
-Codes are public contract: add new ones, never rename these.
+Codes are public contract: add new ones, never rename these. A new code is a
+member of ``ErrorCode`` plus its ``ErrorSpec`` below; raising and answering take
+``ErrorCode`` members, so a mistyped code fails mypy instead of becoming a 500.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 Area = Literal["common", "billing", "payment", "webhook", "planner", "plan"]
 
 
+class ErrorCode(StrEnum):
+    """Every registered code; ``AppError(ErrorCode.X)`` makes a typo a type error."""
+
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    INVALID_JSON = "INVALID_JSON"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    SUBSCRIPTION_NOT_FOUND = "SUBSCRIPTION_NOT_FOUND"
+    PLAN_NOT_FOUND = "PLAN_NOT_FOUND"
+    PAYMENT_ATTEMPT_NOT_FOUND = "PAYMENT_ATTEMPT_NOT_FOUND"
+    ALREADY_SUBSCRIBED = "ALREADY_SUBSCRIBED"
+    PLAN_NOT_PURCHASABLE = "PLAN_NOT_PURCHASABLE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
+    IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
+    REDIRECT_URL_NOT_ALLOWED = "REDIRECT_URL_NOT_ALLOWED"
+    SUBSCRIPTION_NOT_CANCELABLE = "SUBSCRIPTION_NOT_CANCELABLE"
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    CARD_DECLINED = "CARD_DECLINED"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    EXPIRED_CARD = "EXPIRED_CARD"
+    INCORRECT_CVC = "INCORRECT_CVC"
+    PROCESSING_ERROR = "PROCESSING_ERROR"
+    AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
+    CHECKOUT_EXPIRED = "CHECKOUT_EXPIRED"
+    CHECKOUT_CANCELED = "CHECKOUT_CANCELED"
+    WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
+    WEBHOOK_PAYLOAD_INVALID = "WEBHOOK_PAYLOAD_INVALID"
+    PROVIDER_NOT_CONFIGURED = "PROVIDER_NOT_CONFIGURED"
+    FEATURE_NOT_AVAILABLE = "FEATURE_NOT_AVAILABLE"
+    PLAN_CONCURRENCY_LIMIT = "PLAN_CONCURRENCY_LIMIT"
+    SAVED_PLAN_NOT_FOUND = "SAVED_PLAN_NOT_FOUND"
+    PLAN_INVALID = "PLAN_INVALID"
+    PLAN_INVALID_JSON = "PLAN_INVALID_JSON"
+    PLAN_TOO_LARGE = "PLAN_TOO_LARGE"
+    PLAN_SCHEMA_VERSION_UNSUPPORTED = "PLAN_SCHEMA_VERSION_UNSUPPORTED"
+    PLAN_FIELD_REQUIRED = "PLAN_FIELD_REQUIRED"
+    PLAN_FIELD_TYPE = "PLAN_FIELD_TYPE"
+    PLAN_FIELD_UNKNOWN = "PLAN_FIELD_UNKNOWN"
+    PLAN_DUPLICATE_ID = "PLAN_DUPLICATE_ID"
+    PLAN_UNKNOWN_DEPENDENCY = "PLAN_UNKNOWN_DEPENDENCY"
+    PLAN_SELF_DEPENDENCY = "PLAN_SELF_DEPENDENCY"
+    PLAN_CYCLE = "PLAN_CYCLE"
+    PLAN_NEGATIVE_DURATION = "PLAN_NEGATIVE_DURATION"
+    PLAN_MILESTONE_DURATION = "PLAN_MILESTONE_DURATION"
+    PLAN_INVALID_DATE = "PLAN_INVALID_DATE"
+    PLAN_UNKNOWN_TIMEZONE = "PLAN_UNKNOWN_TIMEZONE"
+    PLAN_UNKNOWN_CALENDAR = "PLAN_UNKNOWN_CALENDAR"
+    PLAN_UNKNOWN_RESOURCE = "PLAN_UNKNOWN_RESOURCE"
+    PLAN_UNKNOWN_PARENT = "PLAN_UNKNOWN_PARENT"
+    PLAN_EMPTY_WORKWEEK = "PLAN_EMPTY_WORKWEEK"
+    PLAN_LAG_OUT_OF_RANGE = "PLAN_LAG_OUT_OF_RANGE"
+    PLAN_HORIZON_EXCEEDED = "PLAN_HORIZON_EXCEEDED"
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
-    code: str
+    code: ErrorCode
     http_status: int | None  # None: not an HTTP answer, only a payment attempt's `error`
     area: Area
     en: str
@@ -30,60 +94,66 @@ class ErrorSpec:
 _SPECS: tuple[ErrorSpec, ...] = (
     # -- any service ---------------------------------------------------------
     ErrorSpec(
-        "VALIDATION_ERROR",
+        ErrorCode.VALIDATION_ERROR,
         422,
         "common",
         "Some fields are missing or have the wrong type.",
         "Bazı alanlar eksik ya da hatalı türde.",
     ),
     ErrorSpec(
-        "INVALID_JSON",
+        ErrorCode.INVALID_JSON,
         400,
         "common",
         "The request body is not valid JSON.",
         "İstek gövdesi geçerli bir JSON değil.",
     ),
     ErrorSpec(
-        "UNAUTHENTICATED", 401, "common", "Please sign in again.", "Lütfen yeniden giriş yapın."
+        ErrorCode.UNAUTHENTICATED,
+        401,
+        "common",
+        "Please sign in again.",
+        "Lütfen yeniden giriş yapın.",
     ),
     ErrorSpec(
-        "NOT_FOUND",
+        ErrorCode.NOT_FOUND,
         404,
         "common",
         "We could not find what you asked for.",
         "Aradığınız kaydı bulamadık.",
     ),
     ErrorSpec(
-        "METHOD_NOT_ALLOWED",
+        ErrorCode.METHOD_NOT_ALLOWED,
         405,
         "common",
         "This address does not accept that kind of request.",
         "Bu adres bu tür bir isteği kabul etmiyor.",
     ),
-    ErrorSpec("PAYLOAD_TOO_LARGE", 413, "common", "The request is too large.", "İstek çok büyük."),
     ErrorSpec(
-        "UNSUPPORTED_MEDIA_TYPE",
+        ErrorCode.PAYLOAD_TOO_LARGE, 413, "common", "The request is too large.", "İstek çok büyük."
+    ),
+    ErrorSpec(
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
         415,
         "common",
         "Send the request body as JSON.",
         "İstek gövdesini JSON olarak gönderin.",
     ),
     ErrorSpec(
-        "RATE_LIMITED",
+        ErrorCode.RATE_LIMITED,
         429,
         "common",
         "Too many requests. Please wait a moment and try again.",
         "Çok fazla istek gönderildi. Lütfen biraz bekleyip tekrar deneyin.",
     ),
     ErrorSpec(
-        "INTERNAL_ERROR",
+        ErrorCode.INTERNAL_ERROR,
         500,
         "common",
         "Something went wrong on our side. Please try again.",
         "Bizden kaynaklı bir sorun oluştu. Lütfen tekrar deneyin.",
     ),
     ErrorSpec(
-        "SERVICE_UNAVAILABLE",
+        ErrorCode.SERVICE_UNAVAILABLE,
         503,
         "common",
         "The service is temporarily unavailable. Please try again shortly.",
@@ -91,71 +161,73 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ),
     # -- billing_api -----------------------------------------------------------
     ErrorSpec(
-        "SUBSCRIPTION_NOT_FOUND",
+        ErrorCode.SUBSCRIPTION_NOT_FOUND,
         404,
         "billing",
         "You do not have a subscription yet.",
         "Henüz bir aboneliğiniz yok.",
     ),
-    ErrorSpec("PLAN_NOT_FOUND", 404, "billing", "That plan does not exist.", "Böyle bir plan yok."),
     ErrorSpec(
-        "PAYMENT_ATTEMPT_NOT_FOUND",
+        ErrorCode.PLAN_NOT_FOUND, 404, "billing", "That plan does not exist.", "Böyle bir plan yok."
+    ),
+    ErrorSpec(
+        ErrorCode.PAYMENT_ATTEMPT_NOT_FOUND,
         404,
         "billing",
         "We could not find that payment.",
         "Bu ödemeyi bulamadık.",
     ),
     ErrorSpec(
-        "ALREADY_SUBSCRIBED",
+        ErrorCode.ALREADY_SUBSCRIBED,
         409,
         "billing",
         "You already have an active subscription.",
         "Zaten etkin bir aboneliğiniz var.",
     ),
     ErrorSpec(
-        "PLAN_NOT_PURCHASABLE",
+        ErrorCode.PLAN_NOT_PURCHASABLE,
         422,
         "billing",
         "That plan cannot be bought; it is free.",
         "Bu plan satın alınamaz; ücretsizdir.",
     ),
     ErrorSpec(
-        "IDEMPOTENCY_KEY_REUSED",
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
         409,
         "billing",
         "This request key was already used for a different request.",
         "Bu istek anahtarı farklı bir istek için zaten kullanıldı.",
     ),
     ErrorSpec(
-        "IDEMPOTENCY_KEY_IN_PROGRESS",
+        ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
         409,
         "billing",
         "The same request is still being processed. Please try again in a moment.",
         "Aynı istek hâlâ işleniyor. Lütfen biraz sonra tekrar deneyin.",
     ),
     ErrorSpec(
-        "IDEMPOTENCY_KEY_INVALID",
+        ErrorCode.IDEMPOTENCY_KEY_INVALID,
         422,
         "billing",
         "The Idempotency-Key header must be 1 to 255 visible characters.",
         "Idempotency-Key başlığı 1 ile 255 arasında görünür karakter olmalı.",
     ),
     ErrorSpec(
-        "REDIRECT_URL_NOT_ALLOWED",
+        ErrorCode.REDIRECT_URL_NOT_ALLOWED,
         422,
         "billing",
         "The return address is not allowed.",
         "Dönüş adresine izin verilmiyor.",
     ),
     ErrorSpec(
-        "SUBSCRIPTION_NOT_CANCELABLE",
+        ErrorCode.SUBSCRIPTION_NOT_CANCELABLE,
         409,
         "billing",
         "This subscription cannot be changed in its current state.",
         "Bu abonelik mevcut durumunda değiştirilemez.",
     ),
     ErrorSpec(
-        "PROVIDER_UNAVAILABLE",
+        ErrorCode.PROVIDER_UNAVAILABLE,
         503,
         "billing",
         "The payment service is not reachable right now. Please try again shortly.",
@@ -163,52 +235,56 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ),
     # -- a payment attempt's `error` ------------------------------------------
     ErrorSpec(
-        "CARD_DECLINED",
+        ErrorCode.CARD_DECLINED,
         None,
         "payment",
         "Your card was declined. Please try another card.",
         "Kartınız reddedildi. Lütfen başka bir kart deneyin.",
     ),
     ErrorSpec(
-        "INSUFFICIENT_FUNDS",
+        ErrorCode.INSUFFICIENT_FUNDS,
         None,
         "payment",
         "Your card has insufficient funds.",
         "Kartınızın bakiyesi yetersiz.",
     ),
     ErrorSpec(
-        "EXPIRED_CARD", None, "payment", "Your card has expired.", "Kartınızın süresi dolmuş."
+        ErrorCode.EXPIRED_CARD,
+        None,
+        "payment",
+        "Your card has expired.",
+        "Kartınızın süresi dolmuş.",
     ),
     ErrorSpec(
-        "INCORRECT_CVC",
+        ErrorCode.INCORRECT_CVC,
         None,
         "payment",
         "The card's security code is incorrect.",
         "Kartın güvenlik kodu hatalı.",
     ),
     ErrorSpec(
-        "PROCESSING_ERROR",
+        ErrorCode.PROCESSING_ERROR,
         None,
         "payment",
         "The payment could not be processed. Please try again.",
         "Ödeme işlenemedi. Lütfen tekrar deneyin.",
     ),
     ErrorSpec(
-        "AUTHENTICATION_FAILED",
+        ErrorCode.AUTHENTICATION_FAILED,
         None,
         "payment",
         "Your bank could not verify the payment.",
         "Bankanız ödemeyi doğrulayamadı.",
     ),
     ErrorSpec(
-        "CHECKOUT_EXPIRED",
+        ErrorCode.CHECKOUT_EXPIRED,
         None,
         "payment",
         "The payment page expired before the payment was made.",
         "Ödeme yapılmadan ödeme sayfasının süresi doldu.",
     ),
     ErrorSpec(
-        "CHECKOUT_CANCELED",
+        ErrorCode.CHECKOUT_CANCELED,
         None,
         "payment",
         "You canceled the payment. You were not charged.",
@@ -216,21 +292,21 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ),
     # -- webhooks --------------------------------------------------------------
     ErrorSpec(
-        "WEBHOOK_SIGNATURE_INVALID",
+        ErrorCode.WEBHOOK_SIGNATURE_INVALID,
         400,
         "webhook",
         "The webhook signature is missing, wrong or too old.",
         "Webhook imzası eksik, hatalı ya da çok eski.",
     ),
     ErrorSpec(
-        "WEBHOOK_PAYLOAD_INVALID",
+        ErrorCode.WEBHOOK_PAYLOAD_INVALID,
         400,
         "webhook",
         "The webhook is signed but its content cannot be read.",
         "Webhook imzalı ancak içeriği okunamıyor.",
     ),
     ErrorSpec(
-        "PROVIDER_NOT_CONFIGURED",
+        ErrorCode.PROVIDER_NOT_CONFIGURED,
         404,
         "webhook",
         "No payment provider of that name is configured.",
@@ -238,21 +314,21 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ),
     # -- planner ---------------------------------------------------------------
     ErrorSpec(
-        "FEATURE_NOT_AVAILABLE",
+        ErrorCode.FEATURE_NOT_AVAILABLE,
         403,
         "planner",
         "This feature is part of the paid plan.",
         "Bu özellik ücretli plana dahildir.",
     ),
     ErrorSpec(
-        "PLAN_CONCURRENCY_LIMIT",
+        ErrorCode.PLAN_CONCURRENCY_LIMIT,
         429,
         "planner",
         "You are already compiling as many plans as your tier allows.",
         "Paketinizin izin verdiği kadar planı zaten derliyorsunuz.",
     ),
     ErrorSpec(
-        "SAVED_PLAN_NOT_FOUND",
+        ErrorCode.SAVED_PLAN_NOT_FOUND,
         404,
         "planner",
         "We could not find that saved plan.",
@@ -260,147 +336,147 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ),
     # -- plan documents (planner validation) -----------------------------------
     ErrorSpec(
-        "PLAN_INVALID",
+        ErrorCode.PLAN_INVALID,
         422,
         "plan",
         "The plan has problems; see the list of errors.",
         "Planda sorunlar var; hata listesine bakın.",
     ),
     ErrorSpec(
-        "PLAN_INVALID_JSON",
+        ErrorCode.PLAN_INVALID_JSON,
         400,
         "plan",
         "The plan is not valid JSON.",
         "Plan geçerli bir JSON değil.",
     ),
     ErrorSpec(
-        "PLAN_TOO_LARGE",
+        ErrorCode.PLAN_TOO_LARGE,
         413,
         "plan",
         "The plan has more tasks than your tier allows.",
         "Planda paketinizin izin verdiğinden fazla görev var.",
     ),
     ErrorSpec(
-        "PLAN_SCHEMA_VERSION_UNSUPPORTED",
+        ErrorCode.PLAN_SCHEMA_VERSION_UNSUPPORTED,
         422,
         "plan",
         "This plan format version is not supported.",
         "Bu plan biçimi sürümü desteklenmiyor.",
     ),
     ErrorSpec(
-        "PLAN_FIELD_REQUIRED",
+        ErrorCode.PLAN_FIELD_REQUIRED,
         422,
         "plan",
         "A required field is missing.",
         "Zorunlu bir alan eksik.",
     ),
     ErrorSpec(
-        "PLAN_FIELD_TYPE",
+        ErrorCode.PLAN_FIELD_TYPE,
         422,
         "plan",
         "A field has the wrong type or format.",
         "Bir alanın türü ya da biçimi hatalı.",
     ),
     ErrorSpec(
-        "PLAN_FIELD_UNKNOWN",
+        ErrorCode.PLAN_FIELD_UNKNOWN,
         422,
         "plan",
         "The plan contains a field we do not know.",
         "Planda tanınmayan bir alan var.",
     ),
     ErrorSpec(
-        "PLAN_DUPLICATE_ID",
+        ErrorCode.PLAN_DUPLICATE_ID,
         422,
         "plan",
         "Two items share the same id.",
         "İki öğe aynı kimliği taşıyor.",
     ),
     ErrorSpec(
-        "PLAN_UNKNOWN_DEPENDENCY",
+        ErrorCode.PLAN_UNKNOWN_DEPENDENCY,
         422,
         "plan",
         "A task depends on a task that does not exist.",
         "Bir görev, var olmayan bir göreve bağlı.",
     ),
     ErrorSpec(
-        "PLAN_SELF_DEPENDENCY",
+        ErrorCode.PLAN_SELF_DEPENDENCY,
         422,
         "plan",
         "A task cannot depend on itself.",
         "Bir görev kendisine bağlı olamaz.",
     ),
     ErrorSpec(
-        "PLAN_CYCLE",
+        ErrorCode.PLAN_CYCLE,
         422,
         "plan",
         "Some tasks depend on each other in a loop.",
         "Bazı görevler birbirine döngü halinde bağlı.",
     ),
     ErrorSpec(
-        "PLAN_NEGATIVE_DURATION",
+        ErrorCode.PLAN_NEGATIVE_DURATION,
         422,
         "plan",
         "A duration cannot be negative.",
         "Süre negatif olamaz.",
     ),
     ErrorSpec(
-        "PLAN_MILESTONE_DURATION",
+        ErrorCode.PLAN_MILESTONE_DURATION,
         422,
         "plan",
         "A milestone must have a duration of zero.",
         "Bir kilometre taşının süresi sıfır olmalı.",
     ),
     ErrorSpec(
-        "PLAN_INVALID_DATE",
+        ErrorCode.PLAN_INVALID_DATE,
         422,
         "plan",
         "A date is not a valid YYYY-MM-DD date.",
         "Bir tarih geçerli bir YYYY-AA-GG tarihi değil.",
     ),
     ErrorSpec(
-        "PLAN_UNKNOWN_TIMEZONE",
+        ErrorCode.PLAN_UNKNOWN_TIMEZONE,
         422,
         "plan",
         "The time zone is not known.",
         "Saat dilimi tanınmıyor.",
     ),
     ErrorSpec(
-        "PLAN_UNKNOWN_CALENDAR",
+        ErrorCode.PLAN_UNKNOWN_CALENDAR,
         422,
         "plan",
         "A calendar that does not exist is referenced.",
         "Var olmayan bir takvime başvuruluyor.",
     ),
     ErrorSpec(
-        "PLAN_UNKNOWN_RESOURCE",
+        ErrorCode.PLAN_UNKNOWN_RESOURCE,
         422,
         "plan",
         "A resource that does not exist is assigned.",
         "Var olmayan bir kaynak atanmış.",
     ),
     ErrorSpec(
-        "PLAN_UNKNOWN_PARENT",
+        ErrorCode.PLAN_UNKNOWN_PARENT,
         422,
         "plan",
         "A task's parent does not exist.",
         "Bir görevin üst görevi yok.",
     ),
     ErrorSpec(
-        "PLAN_EMPTY_WORKWEEK",
+        ErrorCode.PLAN_EMPTY_WORKWEEK,
         422,
         "plan",
         "A calendar needs at least one working day a week.",
         "Bir takvimde haftada en az bir çalışma günü olmalı.",
     ),
     ErrorSpec(
-        "PLAN_LAG_OUT_OF_RANGE",
+        ErrorCode.PLAN_LAG_OUT_OF_RANGE,
         422,
         "plan",
         "A dependency lag is out of the allowed range.",
         "Bir bağımlılık gecikmesi izin verilen aralığın dışında.",
     ),
     ErrorSpec(
-        "PLAN_HORIZON_EXCEEDED",
+        ErrorCode.PLAN_HORIZON_EXCEEDED,
         422,
         "plan",
         "The schedule runs past the furthest date we can plan.",
@@ -408,9 +484,22 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ),
 )
 
-REGISTRY: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}
+REGISTRY: dict[ErrorCode, ErrorSpec] = {spec.code: spec for spec in _SPECS}
+if not len(REGISTRY) == len(_SPECS) == len(ErrorCode):
+    # Each code has exactly one spec: a missing or doubled one fails at import, not in a request.
+    raise RuntimeError(
+        f"error registry out of step with ErrorCode: {set(ErrorCode) ^ set(REGISTRY)}"
+    )
 
 
-def spec_for(code: str) -> ErrorSpec:
-    """The registered spec; an unregistered code is a bug, not a client error."""
+def spec_for(code: ErrorCode) -> ErrorSpec:
+    """The registered spec of a code."""
     return REGISTRY[code]
+
+
+def known_code(code: str | None, *, default: ErrorCode) -> ErrorCode:
+    """A stored or provider-sent code as a registered one; ``default`` for anything else."""
+    try:
+        return ErrorCode(code) if code is not None else default
+    except ValueError:
+        return default

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from services.common.error_codes import spec_for
+from services.common.error_codes import ErrorCode, spec_for
 from services.common.request_context import current_request_id
 from services.common.schemas import ErrorEnvelope
 
@@ -27,7 +27,7 @@ class AppError(Exception):
 
     def __init__(
         self,
-        code: str,
+        code: ErrorCode,
         message: str | None = None,
         *,
         details: Mapping[str, Any] | None = None,
@@ -54,7 +54,7 @@ def preferred_locale(request: Request) -> str:
 
 
 def error_body(
-    code: str,
+    code: ErrorCode,
     *,
     locale: str = "en",
     message: str | None = None,
@@ -75,7 +75,7 @@ def error_body(
 
 def error_response(
     request: Request,
-    code: str,
+    code: ErrorCode,
     *,
     message: str | None = None,
     details: Mapping[str, Any] | None = None,
@@ -90,9 +90,9 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
-def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
+def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for a route: each status with the codes it may carry."""
-    by_status: dict[int, list[str]] = {}
+    by_status: dict[int, list[ErrorCode]] = {}
     for code in codes:
         status = spec_for(code).http_status
         assert status is not None, code

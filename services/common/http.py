@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.error_codes import REGISTRY
+from services.common.error_codes import REGISTRY, ErrorCode
 from services.common.errors import AppError, error_body, error_response, preferred_locale
 from services.common.request_context import bind_request_id, new_request_id, reset_request_id
 
@@ -106,7 +106,7 @@ class RequestFrame:
                 log.exception("unhandled error", service=self.service, path=scope.get("path"))
                 if status_holder.get("started"):
                     raise
-                await JSONResponse(error_body("INTERNAL_ERROR"), status_code=500)(
+                await JSONResponse(error_body(ErrorCode.INTERNAL_ERROR), status_code=500)(
                     scope, receive, send_with_headers
                 )
         finally:
@@ -130,7 +130,7 @@ def _too_large(declared: bytes, limit: int) -> bool:
 
 
 async def _send_too_large(scope: Scope, send: Send) -> None:
-    response = JSONResponse(error_body("PAYLOAD_TOO_LARGE"), status_code=413)
+    response = JSONResponse(error_body(ErrorCode.PAYLOAD_TOO_LARGE), status_code=413)
     response.headers["connection"] = "close"
 
     async def no_body() -> Message:
@@ -164,25 +164,25 @@ def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         if any(err.get("type") == "json_invalid" for err in exc.errors()):
-            return error_response(request, "INVALID_JSON")
+            return error_response(request, ErrorCode.INVALID_JSON)
         return error_response(
-            request, "VALIDATION_ERROR", details={"problems": _validation_details(exc)}
+            request, ErrorCode.VALIDATION_ERROR, details={"problems": _validation_details(exc)}
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {
-            401: "UNAUTHENTICATED",
-            404: "NOT_FOUND",
-            405: "METHOD_NOT_ALLOWED",
-            413: "PAYLOAD_TOO_LARGE",
-            415: "UNSUPPORTED_MEDIA_TYPE",
-            422: "VALIDATION_ERROR",
-            429: "RATE_LIMITED",
-            503: "SERVICE_UNAVAILABLE",
+            401: ErrorCode.UNAUTHENTICATED,
+            404: ErrorCode.NOT_FOUND,
+            405: ErrorCode.METHOD_NOT_ALLOWED,
+            413: ErrorCode.PAYLOAD_TOO_LARGE,
+            415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            422: ErrorCode.VALIDATION_ERROR,
+            429: ErrorCode.RATE_LIMITED,
+            503: ErrorCode.SERVICE_UNAVAILABLE,
         }.get(exc.status_code)
         if code is None:
-            code = "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR"
+            code = ErrorCode.VALIDATION_ERROR if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
         headers = dict(exc.headers) if exc.headers else None
         if REGISTRY[code].http_status != exc.status_code:
             # Keep the status the framework chose (e.g. 400 for a bad header).

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from services.common.error_codes import ErrorCode
 from services.sandbox_provider.models import CardBehavior
 
 
@@ -36,11 +37,13 @@ class SandboxCard:
 
 TEST_CARDS: tuple[SandboxCard, ...] = (
     SandboxCard("4242424242424242", "Succeeds", "Başarılı"),
-    SandboxCard("4000000000000002", "Declined", "Reddedilir", error_code="CARD_DECLINED"),
-    SandboxCard("4000000000009995", "Insufficient funds", "Yetersiz bakiye", "INSUFFICIENT_FUNDS"),
-    SandboxCard("4000000000000069", "Expired card", "Süresi dolmuş kart", "EXPIRED_CARD"),
-    SandboxCard("4000000000000127", "Incorrect CVC", "Hatalı CVC", "INCORRECT_CVC"),
-    SandboxCard("4000000000000119", "Processing error", "İşlem hatası", "PROCESSING_ERROR"),
+    SandboxCard("4000000000000002", "Declined", "Reddedilir", error_code=ErrorCode.CARD_DECLINED),
+    SandboxCard(
+        "4000000000009995", "Insufficient funds", "Yetersiz bakiye", ErrorCode.INSUFFICIENT_FUNDS
+    ),
+    SandboxCard("4000000000000069", "Expired card", "Süresi dolmuş kart", ErrorCode.EXPIRED_CARD),
+    SandboxCard("4000000000000127", "Incorrect CVC", "Hatalı CVC", ErrorCode.INCORRECT_CVC),
+    SandboxCard("4000000000000119", "Processing error", "İşlem hatası", ErrorCode.PROCESSING_ERROR),
     SandboxCard(
         "4000002760003184",
         "3-D Secure challenge",

@@ -19,6 +19,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.common.ids import new_id
 from services.common.types import utcnow
@@ -48,7 +49,7 @@ def create_session(
         lifetime = timedelta(seconds=body.expires_at - utcnow().timestamp())
         if lifetime <= timedelta(0):
             raise AppError(
-                "VALIDATION_ERROR",
+                ErrorCode.VALIDATION_ERROR,
                 "expires_at must be in the future.",
                 details={"problems": [{"field": "expires_at", "problem": "in the past"}]},
             )
@@ -233,7 +234,9 @@ async def answer_challenge(
     if row.outcome != Outcome.OPEN or not row.awaiting_3ds:
         return PayResult.NOT_OPEN
     if not approve:
-        ok = await settle(session, row, Outcome.FAILED, at=now, error_code="AUTHENTICATION_FAILED")
+        ok = await settle(
+            session, row, Outcome.FAILED, at=now, error_code=ErrorCode.AUTHENTICATION_FAILED
+        )
         return PayResult.FAILED if ok else PayResult.NOT_OPEN
     assert row.card_last4 is not None
     assert row.card_brand is not None

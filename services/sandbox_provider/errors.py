@@ -10,6 +10,7 @@ Exception tree::
 
 from __future__ import annotations
 
+from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 
 
@@ -17,14 +18,18 @@ class CheckoutSessionNotFound(AppError):
     """No checkout session has that id."""
 
     def __init__(self, *, session_id: str) -> None:
-        super().__init__("NOT_FOUND", "No such checkout session.", details={"id": session_id})
+        super().__init__(
+            ErrorCode.NOT_FOUND, "No such checkout session.", details={"id": session_id}
+        )
 
 
 class SubscriptionNotFound(AppError):
     """No subscription has that id."""
 
     def __init__(self, *, subscription_id: str) -> None:
-        super().__init__("NOT_FOUND", "No such subscription.", details={"id": subscription_id})
+        super().__init__(
+            ErrorCode.NOT_FOUND, "No such subscription.", details={"id": subscription_id}
+        )
 
 
 class SubscriptionNotCancelable(AppError):
@@ -32,7 +37,7 @@ class SubscriptionNotCancelable(AppError):
 
     def __init__(self, *, subscription_id: str, status: str) -> None:
         super().__init__(
-            "SUBSCRIPTION_NOT_CANCELABLE",
+            ErrorCode.SUBSCRIPTION_NOT_CANCELABLE,
             f"A {status} subscription cannot be changed that way.",
             details={"id": subscription_id, "status": status},
         )

@@ -4,8 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.common.error_codes import REGISTRY
+from services.common.error_codes import REGISTRY, ErrorCode, known_code
 from services.common.error_docs import render
+from services.planner.engine import ProblemCode
 
 DESIGN_CODES = {
     "VALIDATION_ERROR", "UNAUTHENTICATED", "NOT_FOUND", "SUBSCRIPTION_NOT_FOUND", "PLAN_NOT_FOUND",
@@ -20,6 +21,27 @@ DESIGN_CODES = {
 
 def test_every_design_code_is_registered() -> None:
     assert set(REGISTRY) >= DESIGN_CODES
+
+
+def test_every_code_has_exactly_one_spec() -> None:
+    assert list(REGISTRY) == [spec.code for spec in REGISTRY.values()]
+    assert set(REGISTRY) == set(ErrorCode)
+
+
+def test_the_planner_problem_codes_are_the_registry_plan_codes() -> None:
+    # PLAN_INVALID and PLAN_INVALID_JSON are the route's envelope, not one problem in a document.
+    plan_codes = {code for code, spec in REGISTRY.items() if spec.area == "plan"}
+    assert set(ProblemCode) == plan_codes - {ErrorCode.PLAN_INVALID, ErrorCode.PLAN_INVALID_JSON}
+
+
+def test_an_unknown_stored_code_reads_as_the_default() -> None:
+    assert (
+        known_code("CARD_DECLINED", default=ErrorCode.PROCESSING_ERROR) is ErrorCode.CARD_DECLINED
+    )
+    assert (
+        known_code("NO_SUCH_CODE", default=ErrorCode.PROCESSING_ERROR) is ErrorCode.PROCESSING_ERROR
+    )
+    assert known_code(None, default=ErrorCode.CHECKOUT_EXPIRED) is ErrorCode.CHECKOUT_EXPIRED
 
 
 def test_every_code_has_both_languages() -> None:

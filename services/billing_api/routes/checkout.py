@@ -9,6 +9,7 @@ from services.billing_api import checkout
 from services.billing_api.context import Billing
 from services.billing_api.schemas import CheckoutStartIn, CheckoutStartOut, CheckoutStatusOut
 from services.common.auth import CurrentAccount
+from services.common.error_codes import ErrorCode
 from services.common.errors import error_responses, preferred_locale
 
 router = APIRouter(prefix="/api/billing/checkout", tags=["checkout"])
@@ -19,18 +20,18 @@ router = APIRouter(prefix="/api/billing/checkout", tags=["checkout"])
     status_code=201,
     response_model=CheckoutStartOut,
     responses=error_responses(
-        "VALIDATION_ERROR",
-        "INVALID_JSON",
-        "UNAUTHENTICATED",
-        "PLAN_NOT_FOUND",
-        "PLAN_NOT_PURCHASABLE",
-        "ALREADY_SUBSCRIBED",
-        "IDEMPOTENCY_KEY_REUSED",
-        "IDEMPOTENCY_KEY_IN_PROGRESS",
-        "IDEMPOTENCY_KEY_INVALID",
-        "REDIRECT_URL_NOT_ALLOWED",
-        "PAYLOAD_TOO_LARGE",
-        "PROVIDER_UNAVAILABLE",
+        ErrorCode.VALIDATION_ERROR,
+        ErrorCode.INVALID_JSON,
+        ErrorCode.UNAUTHENTICATED,
+        ErrorCode.PLAN_NOT_FOUND,
+        ErrorCode.PLAN_NOT_PURCHASABLE,
+        ErrorCode.ALREADY_SUBSCRIBED,
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
+        ErrorCode.IDEMPOTENCY_KEY_INVALID,
+        ErrorCode.REDIRECT_URL_NOT_ALLOWED,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        ErrorCode.PROVIDER_UNAVAILABLE,
     ),
 )
 async def start_checkout(
@@ -61,7 +62,9 @@ async def start_checkout(
 @router.get(
     "/status",
     response_model=CheckoutStatusOut,
-    responses=error_responses("VALIDATION_ERROR", "UNAUTHENTICATED", "PAYMENT_ATTEMPT_NOT_FOUND"),
+    responses=error_responses(
+        ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHENTICATED, ErrorCode.PAYMENT_ATTEMPT_NOT_FOUND
+    ),
 )
 async def checkout_status(
     request: Request,

@@ -6,6 +6,7 @@ from services.billing_api.context import Billing
 from services.billing_api.schemas import SubscriptionEnvelope, subscription_out
 from services.billing_api.subscriptions import change_cancellation, current_subscription
 from services.common.auth import CurrentAccount
+from services.common.error_codes import ErrorCode
 from services.common.errors import AppError, error_responses
 
 router = APIRouter(prefix="/api/billing", tags=["subscription"])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/billing", tags=["subscription"])
 @router.get(
     "/subscription",
     response_model=SubscriptionEnvelope,
-    responses=error_responses("UNAUTHENTICATED", "SUBSCRIPTION_NOT_FOUND"),
+    responses=error_responses(ErrorCode.UNAUTHENTICATED, ErrorCode.SUBSCRIPTION_NOT_FOUND),
 )
 async def get_subscription(billing: Billing, account_id: CurrentAccount) -> SubscriptionEnvelope:
     """The signed-in account's current subscription.
@@ -26,7 +27,7 @@ async def get_subscription(billing: Billing, account_id: CurrentAccount) -> Subs
     async with billing.sessions() as session:
         subscription = await current_subscription(session, account_id)
     if subscription is None:
-        raise AppError("SUBSCRIPTION_NOT_FOUND")
+        raise AppError(ErrorCode.SUBSCRIPTION_NOT_FOUND)
     return SubscriptionEnvelope(subscription=subscription_out(subscription))
 
 
@@ -34,10 +35,10 @@ async def get_subscription(billing: Billing, account_id: CurrentAccount) -> Subs
     "/subscription/cancel",
     response_model=SubscriptionEnvelope,
     responses=error_responses(
-        "UNAUTHENTICATED",
-        "SUBSCRIPTION_NOT_FOUND",
-        "SUBSCRIPTION_NOT_CANCELABLE",
-        "PROVIDER_UNAVAILABLE",
+        ErrorCode.UNAUTHENTICATED,
+        ErrorCode.SUBSCRIPTION_NOT_FOUND,
+        ErrorCode.SUBSCRIPTION_NOT_CANCELABLE,
+        ErrorCode.PROVIDER_UNAVAILABLE,
     ),
 )
 async def cancel_subscription(billing: Billing, account_id: CurrentAccount) -> SubscriptionEnvelope:
@@ -54,10 +55,10 @@ async def cancel_subscription(billing: Billing, account_id: CurrentAccount) -> S
     "/subscription/resume",
     response_model=SubscriptionEnvelope,
     responses=error_responses(
-        "UNAUTHENTICATED",
-        "SUBSCRIPTION_NOT_FOUND",
-        "SUBSCRIPTION_NOT_CANCELABLE",
-        "PROVIDER_UNAVAILABLE",
+        ErrorCode.UNAUTHENTICATED,
+        ErrorCode.SUBSCRIPTION_NOT_FOUND,
+        ErrorCode.SUBSCRIPTION_NOT_CANCELABLE,
+        ErrorCode.PROVIDER_UNAVAILABLE,
     ),
 )
 async def resume_subscription(billing: Billing, account_id: CurrentAccount) -> SubscriptionEnvelope:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Request
 
 from services.billing_api import webhooks
 from services.billing_api.context import Billing
+from services.common.error_codes import ErrorCode
 from services.common.errors import error_responses
 from services.common.schemas import CamelModel
 
@@ -22,7 +23,9 @@ class WebhookReceipt(CamelModel):
     "/{provider}",
     response_model=WebhookReceipt,
     responses=error_responses(
-        "WEBHOOK_SIGNATURE_INVALID", "WEBHOOK_PAYLOAD_INVALID", "PROVIDER_NOT_CONFIGURED"
+        ErrorCode.WEBHOOK_SIGNATURE_INVALID,
+        ErrorCode.WEBHOOK_PAYLOAD_INVALID,
+        ErrorCode.PROVIDER_NOT_CONFIGURED,
     ),
     openapi_extra={
         "requestBody": {

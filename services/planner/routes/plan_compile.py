@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from services.common.auth import AppSettings, CurrentAccount
+from services.common.error_codes import ErrorCode
 from services.common.errors import error_body, error_responses, preferred_locale
 from services.planner.engine import PlanInvalid, PlanJSONInvalid, compile_plan
 from services.planner.wire_schema import COMPILED_PLAN_REF, PLAN_DOCUMENT_REF, PROBLEM_REF
@@ -28,7 +29,7 @@ _PLAN_INVALID_BODY = {
 
 
 def _problems_response(
-    request: Request, code: str, status: int, problems: list[Any], *, truncated: bool = False
+    request: Request, code: ErrorCode, status: int, problems: list[Any], *, truncated: bool = False
 ) -> JSONResponse:
     body: dict[str, Any] = {"ok": False, **error_body(code, locale=preferred_locale(request))}
     if truncated:
@@ -62,7 +63,10 @@ def _problems_response(
         # PAYLOAD_TOO_LARGE: a body over PLANNER_MAX_BODY_BYTES, refused while it is read;
         # PLAN_TOO_LARGE: more tasks than allowed, with the count in `errors`.
         **error_responses(
-            "PLAN_INVALID_JSON", "UNAUTHENTICATED", "PLAN_TOO_LARGE", "PAYLOAD_TOO_LARGE"
+            ErrorCode.PLAN_INVALID_JSON,
+            ErrorCode.UNAUTHENTICATED,
+            ErrorCode.PLAN_TOO_LARGE,
+            ErrorCode.PAYLOAD_TOO_LARGE,
         ),
         422: {
             "description": "`PLAN_INVALID`: every problem found (at most 100) is in `errors`, "
@@ -86,11 +90,11 @@ async def compile_endpoint(
         # Off the event loop: a large plan takes a second of CPU.
         plan = await run_in_threadpool(compile_plan, body, max_tasks=settings.planner_max_tasks)
     except PlanJSONInvalid:
-        return _problems_response(request, "PLAN_INVALID_JSON", 400, [])
+        return _problems_response(request, ErrorCode.PLAN_INVALID_JSON, 400, [])
     except PlanInvalid as exc:
         if exc.too_large:
-            return _problems_response(request, "PLAN_TOO_LARGE", 413, exc.problems)
+            return _problems_response(request, ErrorCode.PLAN_TOO_LARGE, 413, exc.problems)
         return _problems_response(
-            request, "PLAN_INVALID", 422, exc.problems, truncated=exc.truncated
+            request, ErrorCode.PLAN_INVALID, 422, exc.problems, truncated=exc.truncated
         )
     return Response(msgspec.json.encode({"ok": True, "plan": plan}), media_type="application/json")

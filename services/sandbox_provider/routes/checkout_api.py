@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from services.common.error_codes import ErrorCode
 from services.common.errors import error_responses
 from services.sandbox_provider import checkout
 from services.sandbox_provider.clock import sandbox_now
@@ -14,12 +15,12 @@ router = APIRouter(
     prefix="/v1/checkout/sessions",
     tags=["checkout sessions"],
     dependencies=[Depends(require_api_key)],
-    responses=error_responses("UNAUTHENTICATED"),
+    responses=error_responses(ErrorCode.UNAUTHENTICATED),
 )
 
 
 @router.post(
-    "", response_model=CheckoutSessionObject, responses=error_responses("VALIDATION_ERROR")
+    "", response_model=CheckoutSessionObject, responses=error_responses(ErrorCode.VALIDATION_ERROR)
 )
 async def create_checkout_session(
     body: CheckoutSessionCreate, sandbox: Sandbox
@@ -38,7 +39,9 @@ async def create_checkout_session(
 
 
 @router.get(
-    "/{session_id}", response_model=CheckoutSessionObject, responses=error_responses("NOT_FOUND")
+    "/{session_id}",
+    response_model=CheckoutSessionObject,
+    responses=error_responses(ErrorCode.NOT_FOUND),
 )
 async def get_checkout_session(session_id: str, sandbox: Sandbox) -> CheckoutSessionObject:
     """The session as it is now: `outcome` tells how it ended, `subscription` once paid.
@@ -55,7 +58,7 @@ async def get_checkout_session(session_id: str, sandbox: Sandbox) -> CheckoutSes
 @router.post(
     "/{session_id}/expire",
     response_model=CheckoutSessionObject,
-    responses=error_responses("NOT_FOUND"),
+    responses=error_responses(ErrorCode.NOT_FOUND),
 )
 async def expire_checkout_session(session_id: str, sandbox: Sandbox) -> CheckoutSessionObject:
     """End an open session (outcome `expired`) so it can no longer be paid.

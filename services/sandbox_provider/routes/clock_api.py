@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from services.common.error_codes import ErrorCode
 from services.common.errors import error_responses
 from services.sandbox_provider import scheduler
 from services.sandbox_provider.clock import unix
@@ -12,7 +13,7 @@ router = APIRouter(
     prefix="/v1/test_clock",
     tags=["test clock"],
     dependencies=[Depends(require_api_key)],
-    responses=error_responses("UNAUTHENTICATED"),
+    responses=error_responses(ErrorCode.UNAUTHENTICATED),
 )
 
 
@@ -32,7 +33,7 @@ async def get_test_clock(sandbox: Sandbox) -> ClockOut:
     "/advance",
     response_model=ClockOut,
     response_model_exclude_none=True,
-    responses=error_responses("VALIDATION_ERROR"),
+    responses=error_responses(ErrorCode.VALIDATION_ERROR),
 )
 async def advance_test_clock(body: AdvanceClockIn, sandbox: Sandbox) -> ClockOut:
     """Move the sandbox clock forward by `days` and/or `seconds`.

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from services.common.error_codes import spec_for
+from services.common.error_codes import ErrorCode, known_code, spec_for
 from services.common.errors import preferred_locale
 from services.sandbox_provider import checkout
 from services.sandbox_provider.cards import TEST_CARDS, read_card_form
@@ -119,7 +119,9 @@ def _settled_page(request: Request, row: CheckoutSession) -> HTMLResponse:
     else:
         heading, link = t["ended_title"], row.cancel_url
         if outcome is Outcome.FAILED:
-            reason = spec_for(row.error_code or "PROCESSING_ERROR").message(locale)
+            reason = spec_for(
+                known_code(row.error_code, default=ErrorCode.PROCESSING_ERROR)
+            ).message(locale)
             body = t["failed_body"].format(reason=reason)
         else:
             body = t["canceled_body" if outcome is Outcome.CANCELED else "expired_body"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends
 
+from services.common.error_codes import ErrorCode
 from services.common.errors import error_responses
 from services.sandbox_provider import subscriptions
 from services.sandbox_provider.clock import sandbox_now
@@ -13,7 +14,7 @@ router = APIRouter(
     prefix="/v1/subscriptions",
     tags=["subscriptions"],
     dependencies=[Depends(require_api_key)],
-    responses=error_responses("UNAUTHENTICATED", "NOT_FOUND"),
+    responses=error_responses(ErrorCode.UNAUTHENTICATED, ErrorCode.NOT_FOUND),
 )
 
 
@@ -29,7 +30,7 @@ async def get_subscription(subscription_id: str, sandbox: Sandbox) -> Subscripti
 @router.post(
     "/{subscription_id}/cancel",
     response_model=SubscriptionObject,
-    responses=error_responses("SUBSCRIPTION_NOT_CANCELABLE", "VALIDATION_ERROR"),
+    responses=error_responses(ErrorCode.SUBSCRIPTION_NOT_CANCELABLE, ErrorCode.VALIDATION_ERROR),
 )
 async def cancel_subscription(
     subscription_id: str, sandbox: Sandbox, body: CancelSubscriptionIn | None = Body(None)
@@ -57,7 +58,7 @@ async def cancel_subscription(
 @router.post(
     "/{subscription_id}/resume",
     response_model=SubscriptionObject,
-    responses=error_responses("SUBSCRIPTION_NOT_CANCELABLE"),
+    responses=error_responses(ErrorCode.SUBSCRIPTION_NOT_CANCELABLE),
 )
 async def resume_subscription(subscription_id: str, sandbox: Sandbox) -> SubscriptionObject:
     """Undo a pending cancel at period end (same as cancel with `at_period_end: false`)."""

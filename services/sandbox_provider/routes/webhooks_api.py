@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from services.common.error_codes import ErrorCode
 from services.common.errors import error_responses
 from services.sandbox_provider.clock import unix
 from services.sandbox_provider.context import Sandbox, require_api_key
@@ -17,11 +18,13 @@ router = APIRouter(
     prefix="/v1",
     tags=["events and webhooks"],
     dependencies=[Depends(require_api_key)],
-    responses=error_responses("UNAUTHENTICATED"),
+    responses=error_responses(ErrorCode.UNAUTHENTICATED),
 )
 
 
-@router.get("/events", response_model=EventList, responses=error_responses("VALIDATION_ERROR"))
+@router.get(
+    "/events", response_model=EventList, responses=error_responses(ErrorCode.VALIDATION_ERROR)
+)
 async def get_events(
     sandbox: Sandbox,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
