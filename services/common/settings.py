@@ -74,6 +74,14 @@ class Settings(BaseSettings):
 
     planner_max_body_bytes: int = 64 * 1024 * 1024
     planner_max_tasks: int = 200_000
+    # The planner's link to billing_api (docs/planner_gating.md).
+    planner_billing_timeout_s: float = 1.0
+    planner_billing_breaker_failures: int = 5
+    planner_billing_breaker_cooldown_s: float = 10.0
+    planner_access_cache_ttl_s: float = 0.5
+    planner_access_refresh_s: float = 30.0
+    planner_access_max_stale_s: float = 86_400.0
+    planner_compile_lease_s: float = 120.0
 
     @field_validator("billing_events_subscribers", "redirect_allowed_origins", mode="before")
     @classmethod
