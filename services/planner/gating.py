@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.planner.access import AccessLevel, AccessPreview
 
@@ -65,7 +66,7 @@ def require(access: FeatureAccess, feature: Feature, *, upgrade_url: str) -> Non
     """Refuse with ``403 FEATURE_NOT_AVAILABLE`` when the tier lacks ``feature``."""
     if not allows(access, feature):
         raise AppError(
-            "FEATURE_NOT_AVAILABLE",
+            ErrorCode.FEATURE_NOT_AVAILABLE,
             extra={"feature": feature, "tier": access.tier.value, "upgradeUrl": upgrade_url},
         )
 
