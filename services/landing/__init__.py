@@ -1,0 +1,1 @@
+"""The web face: pricing, sign-in, checkout pages, the account page and the planner app."""
