@@ -36,7 +36,7 @@ def networkx_schedule(body: bytes) -> dict[str, tuple[int, int, int, int]]:
     for task in doc["tasks"]:
         graph.add_node(
             task["id"],
-            duration=task["duration"],
+            duration=task.get("duration", 0),  # a milestone may leave it out
             elapsed=task.get("durationUnit", "wd") == "ed",
         )
     for task in doc["tasks"]:

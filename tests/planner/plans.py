@@ -89,6 +89,8 @@ def plans(
         t: dict[str, Any] = {"id": f"t{i}", "name": f"T{i}", "duration": duration}
         if duration == 0:
             t["milestone"] = True
+            if draw(st.booleans()):
+                del t["duration"]  # a milestone may leave it out
         elif elapsed and draw(st.booleans()):
             t["durationUnit"] = "ed"
         links = []

@@ -22,7 +22,7 @@ def compiled():  # type: ignore[no-untyped-def]
             task("phase", None),
             task("design", 3, parent="phase"),
             task("build", 2, ("design", "SS", -1), parent="phase"),
-            task("launch", 0, "phase", milestone=True),
+            task("launch", None, "phase", milestone=True),  # a milestone may omit its duration
             {"id": "evil", "name": "=HYPERLINK(1)", "duration": 1},
         ]
     )
@@ -65,6 +65,7 @@ class TestCSV:
         assert by_id["build"]["predecessors"] == "design SS-1wd"
         assert by_id["phase"]["kind"] == "summary"
         assert by_id["launch"]["kind"] == "milestone"
+        assert (by_id["launch"]["duration"], by_id["phase"]["duration"]) == ("0", "")
 
     def test_formulas_are_neutralised(self) -> None:
         rows = list(csv.DictReader(io.StringIO(to_csv(*compiled()))))

@@ -48,6 +48,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     tasks: list[dict[str, Any]] = []
     for i in range(n):
         t: dict[str, Any] = {"id": f"t{i}", "name": f"T{i}", "duration": draw(st.integers(0, 5))}
+        if not t["duration"] and draw(st.booleans()):
+            t["milestone"] = True  # and sometimes without its duration ("missing duration")
         if draw(st.booleans()):
             t["durationUnit"] = "ed"
         links = []

@@ -188,7 +188,7 @@ class TestAgainstNetworkx:
     def test_longest_paths_agree(self, doc: dict[str, Any]) -> None:
         """Early and late starts from Bellman-Ford over a start-to-start constraint graph."""
         plan = compiled(doc)
-        d = {t["id"]: t["duration"] for t in doc["tasks"]}
+        d = {t["id"]: t.get("duration", 0) for t in doc["tasks"]}
         graph = nx.DiGraph()
         graph.add_node("source")
         graph.add_node("sink")

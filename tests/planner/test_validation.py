@@ -123,9 +123,20 @@ class TestReferences:
             ("PLAN_MILESTONE_DURATION", "/tasks/2/duration"),
         ]
 
-    def test_missing_duration_is_allowed_only_for_summaries(self) -> None:
-        doc = document([task("p", None), task("c", 1, parent="p"), task("x", None)])
-        assert problems_of(doc) == [("PLAN_FIELD_REQUIRED", "/tasks/2/duration")]
+    def test_missing_duration_is_allowed_only_for_summaries_and_milestones(self) -> None:
+        doc = document(
+            [
+                task("p", None),
+                task("c", 1, parent="p"),
+                task("x", None),
+                task("m", None, milestone=True),
+                task("y", None, milestone=False),
+            ]
+        )
+        assert problems_of(doc) == [
+            ("PLAN_FIELD_REQUIRED", "/tasks/2/duration"),
+            ("PLAN_FIELD_REQUIRED", "/tasks/4/duration"),
+        ]
 
     def test_cycle_reports_the_loop(self) -> None:
         doc = document([task("b", 1, "a"), task("c", 1, "b"), task("a", 1, "c"), task("z", 1)])

@@ -127,10 +127,10 @@ def find_problems(
             continue
         d = task.duration
         if d is None:
-            if i not in children:
+            if i not in children and not task.milestone:
                 problems.add(
                     ProblemCode.FIELD_REQUIRED,
-                    "missing required field 'duration' (only summary tasks may omit it)",
+                    "missing required field 'duration' (only summaries and milestones may omit it)",
                     pointer("tasks", i, "duration"),
                     {"field": "duration"},
                 )

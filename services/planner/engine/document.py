@@ -108,7 +108,8 @@ class Task(_Wire):
     id: Id
     name: str
     # Required for every task except summaries, whose span comes from their
-    # children; the semantic checks enforce that, not the decoder.
+    # children, and milestones, which take 0; the semantic checks enforce
+    # that, not the decoder.
     duration: Duration | None = None
     duration_unit: DayUnit = "wd"
     milestone: bool = False

@@ -106,7 +106,7 @@ def to_csv(doc: PlanDocument, plan: CompiledPlan) -> str:
                 _cell(task.name),
                 task.parent or "",
                 kinds[row.id],
-                "" if task.duration is None or kinds[row.id] == "summary" else task.duration,
+                "" if kinds[row.id] == "summary" else task.duration or 0,
                 task.duration_unit,
                 row.early_start,
                 row.early_finish,

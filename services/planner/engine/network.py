@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
-from operator import attrgetter, is_not
+from operator import attrgetter, is_, is_not
 from typing import Any, Final
 
 from .calendar import WorkingTime
@@ -150,16 +150,20 @@ def build_network(doc: PlanDocument, horizon_days: int) -> Network | None:
         rollup[s] = n + k
     nodes = n + len(children)
 
-    # A summary's own duration is ignored; every other task needs one.
+    # A summary's own duration is ignored and a milestone's may be left out
+    # (it is 0); every other task needs one.
     duration: list[int | None] = list(map(attrgetter("duration"), tasks))
+    milestones = list(map(attrgetter("milestone"), tasks))
     for s in children:
         duration[s] = 0
     if None in duration:
-        return None
+        for i in compress(range(n), map(is_, duration, repeat(None))):
+            if not milestones[i]:
+                return None
+            duration[i] = 0
     durations: list[int] = duration  # type: ignore[assignment]
     if n and max(durations) > horizon_days:
         return None
-    milestones = list(map(attrgetter("milestone"), tasks))
     if True in milestones and any(compress(durations, milestones)):
         return None
 
