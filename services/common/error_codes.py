@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-Area = Literal["common", "billing", "payment", "webhook", "planner", "plan"]
+Area = Literal["common", "billing", "payment", "webhook", "planner", "plan", "plan_csv"]
 
 
 class ErrorCode(StrEnum):
@@ -77,6 +77,13 @@ class ErrorCode(StrEnum):
     PLAN_EMPTY_WORKWEEK = "PLAN_EMPTY_WORKWEEK"
     PLAN_LAG_OUT_OF_RANGE = "PLAN_LAG_OUT_OF_RANGE"
     PLAN_HORIZON_EXCEEDED = "PLAN_HORIZON_EXCEEDED"
+    PLAN_CSV_UNREADABLE = "PLAN_CSV_UNREADABLE"
+    PLAN_CSV_EMPTY = "PLAN_CSV_EMPTY"
+    PLAN_CSV_MISSING_COLUMN = "PLAN_CSV_MISSING_COLUMN"
+    PLAN_CSV_UNKNOWN_COLUMN = "PLAN_CSV_UNKNOWN_COLUMN"
+    PLAN_CSV_DUPLICATE_COLUMN = "PLAN_CSV_DUPLICATE_COLUMN"
+    PLAN_CSV_ROW_LENGTH = "PLAN_CSV_ROW_LENGTH"
+    PLAN_CSV_PREDECESSOR = "PLAN_CSV_PREDECESSOR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,6 +488,56 @@ _SPECS: tuple[ErrorSpec, ...] = (
         "plan",
         "The schedule runs past the furthest date we can plan.",
         "Takvim planlayabildiğimiz en ileri tarihi aşıyor.",
+    ),
+    # -- CSV task lists (POST /v1/plan/from_csv); each problem names its row and column --
+    ErrorSpec(
+        ErrorCode.PLAN_CSV_UNREADABLE,
+        422,
+        "plan_csv",
+        'The file cannot be read as CSV. Save it as "CSV UTF-8" and try again.',
+        'Dosya CSV olarak okunamıyor. "CSV UTF-8" olarak kaydedip yeniden deneyin.',
+    ),
+    ErrorSpec(
+        ErrorCode.PLAN_CSV_EMPTY,
+        422,
+        "plan_csv",
+        "The file has no task rows.",
+        "Dosyada görev satırı yok.",
+    ),
+    ErrorSpec(
+        ErrorCode.PLAN_CSV_MISSING_COLUMN,
+        422,
+        "plan_csv",
+        "The first row must name the columns; a required column is missing.",
+        "İlk satır sütunları adlandırmalı; zorunlu bir sütun eksik.",
+    ),
+    ErrorSpec(
+        ErrorCode.PLAN_CSV_UNKNOWN_COLUMN,
+        422,
+        "plan_csv",
+        "A column has a name we do not know.",
+        "Bir sütunun adı tanınmıyor.",
+    ),
+    ErrorSpec(
+        ErrorCode.PLAN_CSV_DUPLICATE_COLUMN,
+        422,
+        "plan_csv",
+        "The same column appears twice.",
+        "Aynı sütun iki kez yer alıyor.",
+    ),
+    ErrorSpec(
+        ErrorCode.PLAN_CSV_ROW_LENGTH,
+        422,
+        "plan_csv",
+        "A row has more cells than the header has columns.",
+        "Bir satırda başlıktaki sütunlardan fazla hücre var.",
+    ),
+    ErrorSpec(
+        ErrorCode.PLAN_CSV_PREDECESSOR,
+        422,
+        "plan_csv",
+        "A predecessor is not written as an id with an optional type and lag (build FS+2).",
+        "Bir öncül görev, kimlik ve isteğe bağlı tür ve gecikme biçiminde yazılmamış (build FS+2).",
     ),
 )
 

@@ -11,6 +11,7 @@ _AREAS: dict[Area, str] = {
     "webhook": "Provider webhooks",
     "planner": "planner",
     "plan": "Plan documents (planner validation)",
+    "plan_csv": "CSV task lists (planner import; each problem names its row and column)",
 }
 
 _HEADER = """# Error codes

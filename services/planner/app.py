@@ -11,7 +11,7 @@ from services.common.health import VERSION
 from services.common.http import install_common
 from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
-from services.planner.routes import health, plan_compile
+from services.planner.routes import health, plan_compile, plan_import
 from services.planner.wire_schema import install_wire_schemas
 
 DESCRIPTION = """
@@ -44,5 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_common(app, service="planner", max_body_bytes=settings.planner_max_body_bytes)
     app.include_router(health.router)
     app.include_router(plan_compile.router)
+    app.include_router(plan_import.router)
     install_wire_schemas(app)
     return app

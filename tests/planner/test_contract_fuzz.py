@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -12,6 +13,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from services.common.auth import mint_token
 from services.common.settings import Settings
 from services.planner.app import create_app
+from services.planner.engine import compile_document, to_csv
 
 from .plans import plans
 
@@ -44,3 +46,18 @@ def test_a_sound_plan_compiles_to_the_documented_schedule(doc: dict[str, Any]) -
     case = schema["/v1/plan/compile"]["POST"].Case(body=doc, media_type="application/json")
     response = case.call_and_validate(headers=_HEADERS)
     assert response.status_code == 200
+
+
+@_FUZZ
+@given(plans(deadlines=True))
+def test_a_sound_csv_imports_to_the_documented_document(doc: dict[str, Any]) -> None:
+    # Random strings are never task lists; the 200 answer gets the planner's own exports.
+    source, compiled = compile_document(msgspec.json.encode(doc))
+    case = schema["/v1/plan/from_csv"]["POST"].Case(
+        body=to_csv(source, compiled),
+        media_type="text/csv",
+        query={"start": doc["project"]["start"]},
+    )
+    response = case.call_and_validate(headers=_HEADERS)
+    assert response.status_code == 200
+    assert len(response.json()["document"]["tasks"]) == len(doc["tasks"])
