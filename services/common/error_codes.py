@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     NOT_FOUND = "NOT_FOUND"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    FORM_EXPIRED = "FORM_EXPIRED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     RATE_LIMITED = "RATE_LIMITED"
@@ -134,6 +135,13 @@ _SPECS: tuple[ErrorSpec, ...] = (
         "common",
         "This address does not accept that kind of request.",
         "Bu adres bu tür bir isteği kabul etmiyor.",
+    ),
+    ErrorSpec(
+        ErrorCode.FORM_EXPIRED,
+        403,
+        "common",
+        "This form has expired. Please reload the page and try again.",
+        "Bu formun süresi doldu. Lütfen sayfayı yenileyip tekrar deneyin.",
     ),
     ErrorSpec(
         ErrorCode.PAYLOAD_TOO_LARGE, 413, "common", "The request is too large.", "İstek çok büyük."

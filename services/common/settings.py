@@ -27,6 +27,7 @@ SECRET_KEYS = (
     "webhook_secret",
     "billing_events_secret",
     "auth_jwt_secret",
+    "landing_secret_key",
 )
 
 
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
     auth_jwt_public_key: str | None = None
     auth_jwt_issuer: str = "gw_stack"
     dev_signin_enabled: bool = True
+    # Signs landing's CSRF tokens and its redirect links; not a user-token key.
+    landing_secret_key: SecretStr = SecretStr(DEV_SECRET_PREFIX + "landing-form-signing-key")
 
     billing_database_url: str = "sqlite+aiosqlite:///var/billing.db"
     planner_database_url: str = "sqlite+aiosqlite:///var/planner.db"

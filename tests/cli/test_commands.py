@@ -50,7 +50,8 @@ def test_production_with_placeholders_refuses_naming_the_keys(tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
-def test_serve_says_which_services_this_version_lacks() -> None:
-    result = gwstack("serve", "landing")
-    assert result.returncode == 2
-    assert "not part of this version" in result.stderr
+def test_a_service_whose_package_is_absent_is_not_available() -> None:
+    from gwstack.cli import SERVICES, _available
+
+    assert all(_available(factory) for factory, _ in SERVICES.values())
+    assert not _available("services.not_built_yet.app:create_app")

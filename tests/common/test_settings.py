@@ -16,6 +16,7 @@ SAFE_PRODUCTION: dict[str, Any] = {
     "webhook_secret": "whsec_cHJvZHVjdGlvbi13ZWJob29rLXNlY3JldA==",
     "billing_events_secret": "whsec_cHJvZHVjdGlvbi1ldmVudHMtc2VjcmV0",
     "auth_jwt_secret": "a-long-random-production-jwt-secret-0123456789",
+    "landing_secret_key": "a-long-random-production-landing-key-0123456789",
     "billing_database_url": "postgresql+asyncpg://billing@db/billing",
     "planner_database_url": "postgresql+asyncpg://planner@db/planner",
     "dev_signin_enabled": False,
@@ -42,6 +43,7 @@ def test_a_safe_production_configuration_starts() -> None:
     ("override", "named"),
     [
         ({"auth_jwt_secret": "change-me"}, "AUTH_JWT_SECRET"),
+        ({"landing_secret_key": "change-me"}, "LANDING_SECRET_KEY"),
         ({"webhook_secret": "whsec_..."}, "WEBHOOK_SECRET"),
         ({"payment_provider_api_key": ""}, "PAYMENT_PROVIDER_API_KEY"),
         ({"billing_database_url": "sqlite+aiosqlite:///var/billing.db"}, "BILLING_DATABASE_URL"),
