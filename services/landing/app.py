@@ -25,7 +25,7 @@ from services.common.settings import Settings, get_settings
 from services.landing.billing_client import BillingClient, BillingError
 from services.landing.headers import PageHeaders
 from services.landing.pages import error_page
-from services.landing.routes import health, pricing, signin
+from services.landing.routes import account, checkout, health, pricing, signin
 
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
@@ -66,7 +66,7 @@ def create_app(
         StaticFiles(directory=Path(__file__).resolve().parent / "static"),
         name="static",
     )
-    for router in (health.router, pricing.router, signin.router):
+    for router in (health.router, pricing.router, signin.router, checkout.router, account.router):
         app.include_router(router)
     return app
 

@@ -57,7 +57,7 @@ TEXT: dict[Locale, dict[str, str]] = {
         "result_cancel_title": "Payment result",
         "result_pending": "We are waiting for the payment provider to confirm your payment…",
         "result_pending_hint": "This page updates by itself.",
-        "result_succeeded": "Payment received. Your {plan} subscription is {status}.",
+        "result_succeeded": "Payment received. Your {plan} subscription: {status}.",
         "result_succeeded_plain": "Payment received. Thank you!",
         "result_try_another_card": "Try another card",
         "result_try_again": "Try again",

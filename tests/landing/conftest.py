@@ -57,6 +57,7 @@ class Site:
     planner: Planner
     settings: Settings
     seen: list[str] = field(default_factory=list)
+    billing_down: bool = False
 
     async def page(self, path: str, **kwargs: Any) -> httpx.Response:
         response = await self.client.get(path, **kwargs)
@@ -119,12 +120,16 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
 
     class Backends(httpx.AsyncBaseTransport):
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            backend = to_planner if request.url.host == "planner.test" else to_billing
-            return await backend.handle_async_request(request)
+            if request.url.host == "planner.test":
+                return await to_planner.handle_async_request(request)
+            if built.billing_down:
+                raise httpx.ConnectError("billing_api down", request=request)
+            return await to_billing.handle_async_request(request)
 
     landing = create_landing(settings, transport=Backends())
     transport = httpx.ASGITransport(app=landing)
     async with httpx.AsyncClient(transport=transport, base_url=LANDING) as client:
-        yield Site(client, billing, provider, planner, settings)
+        built = Site(client, billing, provider, planner, settings)
+        yield built
     await billing.state.engine.dispose()
     await landing.state.billing._http.aclose()
