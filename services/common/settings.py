@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Development defaults are deliberately recognisable so that production mode can
@@ -21,6 +21,10 @@ PLACEHOLDER_MARKERS = ("...", "change-me", "changeme", "replace-me", DEV_SECRET_
 # Standard Webhooks secrets are base64 after "whsec_", so the prefix above cannot be seen in them.
 DEV_WEBHOOK_SECRET = "whsec_ZGV2LWluc2VjdXJlLXdlYmhvb2stc2VjcmV0LTAx"  # noqa: S105 - refused in production
 DEV_EVENTS_SECRET = "whsec_ZGV2LWluc2VjdXJlLWV2ZW50cy1zZWNyZXQtMDE="  # noqa: S105 - refused in production
+
+# Stripe's key prefixes: secret and restricted keys, live and test mode.
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
 
 SECRET_KEYS = (
     "payment_provider_api_key",
@@ -53,6 +57,9 @@ class Settings(BaseSettings):
     payment_provider_endpoint: str = "http://127.0.0.1:19300"
     payment_provider_api_key: SecretStr = SecretStr(DEV_SECRET_PREFIX + "sandbox-api-key")
     payment_provider_timeout_seconds: float = 10.0
+    # Retries of a failed provider call (connection error, 409, 5xx) by the provider's SDK,
+    # with the same idempotency key; each try is bounded by the timeout above.
+    payment_provider_max_network_retries: int = Field(default=2, ge=0, le=5)
     webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     webhook_tolerance_seconds: int = 300
     billing_events_secret: SecretStr = SecretStr(DEV_EVENTS_SECRET)
@@ -96,11 +103,30 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.gw_env != "production":
+            if self.payment_provider_api_key.get_secret_value().startswith(LIVE_KEY_PREFIXES):
+                # Real money must never move from a laptop or a test run.
+                raise ValueError(
+                    f"refusing to start in {self.gw_env}: PAYMENT_PROVIDER_API_KEY is a live "
+                    "Stripe key (sk_live_/rk_live_); use a test key outside production"
+                )
             return self
         problems = production_problems(self)
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    @property
+    def provider_api_base(self) -> str | None:
+        """The provider API's base URL; ``None`` for Stripe itself.
+
+        With ``stripe``, PAYMENT_PROVIDER_ENDPOINT counts only when it is set (to a
+        stand-in such as localstripe): the sandbox default must never receive Stripe calls.
+        """
+        if self.payment_provider == "stripe":
+            if "payment_provider_endpoint" not in self.model_fields_set:
+                return None
+            return self.payment_provider_endpoint.strip().rstrip("/") or None
+        return self.payment_provider_endpoint
 
     @property
     def allowed_redirect_origins(self) -> list[str]:
@@ -137,6 +163,18 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("DEV_SIGNIN_ENABLED must be false in production")
     if settings.payment_provider == "stub":
         problems.append("PAYMENT_PROVIDER=stub is the offline sandbox; production needs a real one")
+    if settings.payment_provider == "stripe":
+        key = settings.payment_provider_api_key.get_secret_value()
+        if key.startswith(TEST_KEY_PREFIXES):
+            problems.append(
+                "PAYMENT_PROVIDER_API_KEY is a Stripe test key; production needs a live one"
+            )
+        elif not key.startswith(LIVE_KEY_PREFIXES):
+            problems.append("PAYMENT_PROVIDER_API_KEY is not a Stripe key (sk_live_/rk_live_)")
+        if settings.provider_api_base is not None:
+            problems.append(
+                "PAYMENT_PROVIDER_ENDPOINT must be empty in production (Stripe, not a stand-in)"
+            )
     return problems
 
 

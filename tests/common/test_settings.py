@@ -12,7 +12,7 @@ from services.sandbox_provider.config import SandboxConfig
 
 SAFE_PRODUCTION: dict[str, Any] = {
     "gw_env": "production",
-    "payment_provider_api_key": "sk_test_51HxRealLookingKey0000",
+    "payment_provider_api_key": "sk_live_51HxRealLookingKey0000",
     "webhook_secret": "whsec_cHJvZHVjdGlvbi13ZWJob29rLXNlY3JldA==",
     "billing_events_secret": "whsec_cHJvZHVjdGlvbi1ldmVudHMtc2VjcmV0",
     "auth_jwt_secret": "a-long-random-production-jwt-secret-0123456789",
@@ -57,6 +57,43 @@ def test_production_refuses_unsafe_values_naming_the_key(
     with pytest.raises(ValidationError) as caught:
         settings(**(SAFE_PRODUCTION | override))
     assert named in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["sk_test_51HxRealLookingKey0000", "rk_test_51HxRealLookingKey0"])
+def test_production_refuses_a_stripe_test_key_by_name(key: str) -> None:
+    with pytest.raises(ValidationError, match="PAYMENT_PROVIDER_API_KEY is a Stripe test key"):
+        settings(**(SAFE_PRODUCTION | {"payment_provider_api_key": key}))
+
+
+def test_production_refuses_something_that_is_not_a_stripe_key() -> None:
+    with pytest.raises(ValidationError, match="PAYMENT_PROVIDER_API_KEY is not a Stripe key"):
+        settings(**(SAFE_PRODUCTION | {"payment_provider_api_key": "a-long-random-value-0123"}))
+
+
+def test_production_accepts_a_restricted_live_key() -> None:
+    assert settings(**(SAFE_PRODUCTION | {"payment_provider_api_key": "rk_live_51Hx0000"}))
+
+
+def test_production_refuses_a_stripe_stand_in() -> None:
+    stand_in = {"payment_provider_endpoint": "http://127.0.0.1:8420"}
+    with pytest.raises(ValidationError, match="PAYMENT_PROVIDER_ENDPOINT"):
+        settings(**(SAFE_PRODUCTION | stand_in))
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+@pytest.mark.parametrize("key", ["sk_live_51HxRealLookingKey0000", "rk_live_51HxRealLooking"])
+def test_live_keys_are_refused_outside_production(env: str, key: str) -> None:
+    with pytest.raises(ValidationError, match="live Stripe key"):
+        settings(gw_env=env, payment_provider="stripe", payment_provider_api_key=key)
+
+
+def test_stripe_talks_to_stripe_unless_a_stand_in_is_named() -> None:
+    assert settings(payment_provider="stripe").provider_api_base is None
+    empty = settings(payment_provider="stripe", payment_provider_endpoint="")
+    assert empty.provider_api_base is None
+    named = settings(payment_provider="stripe", payment_provider_endpoint="http://127.0.0.1:8420/")
+    assert named.provider_api_base == "http://127.0.0.1:8420"
+    assert settings().provider_api_base == "http://127.0.0.1:19300"  # stub: the sandbox
 
 
 def test_production_refuses_the_development_webhook_secret() -> None:
