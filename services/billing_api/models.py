@@ -125,9 +125,21 @@ class SubscriptionChange(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ProviderCustomer(Base):
+    """The provider's customer for an account (Stripe: ``cus_…``), created once and reused."""
+
+    __tablename__ = "provider_customers"
+
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class InboxStatus(StrEnum):
     PENDING = "pending"
     APPLIED = "applied"
+    IGNORED = "ignored"  # read, verified and kept, but a type (or object) we do not act on
 
 
 class WebhookInboxEvent(Base):

@@ -112,7 +112,7 @@ async def apply_stored(context: BillingContext, inbox_id: int) -> bool:
                     WebhookInboxEvent.id == inbox_id,
                     WebhookInboxEvent.status == InboxStatus.PENDING,
                 )
-                .values(status=InboxStatus.APPLIED, applied_at=utcnow(), last_error=None)
+                .values(status=_settled_status(event), applied_at=utcnow(), last_error=None)
             )
             if getattr(claimed, "rowcount", 0) != 1:
                 return False  # another applier got there first
@@ -121,6 +121,11 @@ async def apply_stored(context: BillingContext, inbox_id: int) -> bool:
         await _record_failure(context, inbox_id, exc)
         raise
     return True
+
+
+def _settled_status(event: ProviderEvent) -> InboxStatus:
+    """Kept either way; an event we do not act on is marked so, not mistaken for an effect."""
+    return InboxStatus.IGNORED if event.kind == EventKind.IGNORED else InboxStatus.APPLIED
 
 
 async def _apply(context: BillingContext, session: AsyncSession, event: ProviderEvent) -> None:
