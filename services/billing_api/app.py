@@ -56,11 +56,13 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    catalog = load_catalog(settings.plans_catalog_path)
+    sessions = sessionmaker_for(engine)
     app.state.billing = BillingContext(
         settings=settings,
-        catalog=load_catalog(settings.plans_catalog_path),
-        provider=provider or provider_for(settings),
-        sessions=sessionmaker_for(engine),
+        catalog=catalog,
+        provider=provider or provider_for(settings, catalog=catalog, sessions=sessions),
+        sessions=sessions,
     )
     install_common(app, service="billing_api", max_body_bytes=settings.max_body_bytes)
     routers = (health.router, plans.router, subscription.router, checkout.router, webhooks.router)

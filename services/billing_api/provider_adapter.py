@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Protocol
 from services.billing_api.models import SubscriptionStatus
 
 if TYPE_CHECKING:
-    from services.billing_api.catalog import Plan
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from services.billing_api.catalog import Catalog, Plan
     from services.common.settings import Settings
 
 
@@ -135,7 +137,9 @@ class PaymentProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
-def provider_for(settings: Settings) -> PaymentProvider:
+def provider_for(
+    settings: Settings, *, catalog: Catalog, sessions: async_sessionmaker[AsyncSession]
+) -> PaymentProvider:
     """The adapter named by PAYMENT_PROVIDER."""
     match settings.payment_provider:
         case "stub":
@@ -143,5 +147,9 @@ def provider_for(settings: Settings) -> PaymentProvider:
 
             return StubProvider(settings)
         case "stripe":
-            # Planned (DESIGN §6); until it lands, say so at start-up rather than fail later.
-            raise ValueError("PAYMENT_PROVIDER=stripe: the Stripe adapter is not available yet")
+            from services.billing_api.customers import CustomerDirectory
+            from services.billing_api.providers.stripe import StripeProvider
+
+            return StripeProvider(
+                settings, catalog=catalog, customers=CustomerDirectory("stripe", sessions)
+            )
