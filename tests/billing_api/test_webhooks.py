@@ -216,10 +216,12 @@ class TestBillingEventsOut:
         from services.billing_api.events_out import deliver_due
 
         t = now_ms()
+        period = {"current_period_start": t // 1000, "current_period_end": t // 1000 + 30 * 86400}
         for status, updated in (("active", t), ("active", t + 1), ("past_due", t + 2)):
             body = envelope(
                 "customer.subscription.updated",
-                subscription_object("sub_e", status, updated_ms=updated),
+                # One period for all three: a second ticking between them is no change.
+                subscription_object("sub_e", status, updated_ms=updated, **period),
             )
             await post_event(client, settings, body)
         # The repeated "active" report changed nothing, so it announced nothing.
