@@ -147,6 +147,16 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return problems
 
 
+def _allowed_methods(request: Request) -> str:
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(path):
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
+
+
 def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
     """Attach middleware and exception handlers; call once from each app factory."""
 
@@ -184,6 +194,9 @@ def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
         if code is None:
             code = ErrorCode.VALIDATION_ERROR if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names only the first route on the path; list every method it has.
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         if REGISTRY[code].http_status != exc.status_code:
             # Keep the status the framework chose (e.g. 400 for a bad header).
             body = error_body(code, locale=preferred_locale(request))

@@ -32,9 +32,10 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from services.common.auth import ACCOUNT_ID
 from services.common.request_context import current_request_id
 
 SUBSCRIPTION_PATH = "/api/billing/subscription"
@@ -58,10 +59,11 @@ class BillingSubscription(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
-    id: str
-    account_id: str
-    plan_id: str
-    status: str
+    # Bounded as the planner's columns are, so a read or an event cannot overflow them.
+    id: str = Field(min_length=1, max_length=64)
+    account_id: str = Field(pattern=ACCOUNT_ID.pattern)
+    plan_id: str = Field(min_length=1, max_length=64)
+    status: str = Field(min_length=1, max_length=40)
     current_period_start: AwareDatetime | None = None
     current_period_end: AwareDatetime | None = None
     cancel_at_period_end: bool = False

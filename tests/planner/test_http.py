@@ -3,40 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import msgspec
 import pytest
 
-from services.common.auth import mint_token
-from services.common.settings import Settings
-from services.planner.app import create_app
+from tests.planner.conftest import Planners
+from tests.planner.conftest import auth as headers_for
 
 from .plans import document, task
 
 URL = "/v1/plan/compile"
 
 
-def make_settings(**overrides: Any) -> Settings:
-    return Settings(_env_file=None, gw_env="test", **overrides)  # type: ignore[call-arg]
-
-
 @pytest.fixture
-def settings() -> Settings:
-    return make_settings(planner_max_body_bytes=20_000, planner_max_tasks=50)
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(settings))
-    async with httpx.AsyncClient(transport=transport, base_url="http://planner.test") as c:
+async def client(planners: Planners) -> AsyncIterator[httpx.AsyncClient]:
+    async with planners(planner_max_body_bytes=20_000, planner_max_tasks=50) as c:
         yield c
 
 
 @pytest.fixture
-def auth(settings: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token('acc_alice', settings)}"}
+def auth() -> dict[str, str]:
+    return headers_for("acc_alice")
 
 
 class TestCompile:

@@ -1,0 +1,232 @@
+"""Saved plans and exports, enforced on the backend by featureAccess; one account never
+sees another's plan."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from typing import Any
+
+import httpx
+import icalendar
+import msgspec
+import pytest
+
+from tests.planner.billing_standin import BillingStandIn
+from tests.planner.conftest import LANDING, Planners, auth
+
+from .plans import document, task
+
+PLANS = "/v1/plans"
+DOC = document([task("design", 5), task("build", 10, "design")], id="launch", name="Launch")
+BODY = msgspec.json.encode(DOC)
+
+
+def refused(response: httpx.Response, feature: str) -> None:
+    assert response.status_code == 403, response.text
+    error = response.json()["error"]
+    assert error["code"] == "FEATURE_NOT_AVAILABLE"
+    assert (error["feature"], error["tier"], error["upgradeUrl"]) == (
+        feature,
+        "free",
+        LANDING + "/",
+    )
+
+
+async def save(planner: httpx.AsyncClient, account: str = "acc_alice") -> dict[str, Any]:
+    response = await planner.post(PLANS, content=BODY, headers=auth(account))
+    assert response.status_code == 201, response.text
+    plan: dict[str, Any] = response.json()["plan"]
+    assert response.headers["location"] == f"{PLANS}/{plan['id']}"
+    return plan
+
+
+@pytest.fixture
+def paid(billing: BillingStandIn) -> BillingStandIn:
+    billing.statuses["acc_alice"] = "active"
+    billing.statuses["acc_mallory"] = "active"
+    return billing
+
+
+class TestPaid:
+    async def test_save_read_list_change_delete(
+        self, planner: httpx.AsyncClient, paid: BillingStandIn
+    ) -> None:
+        plan = await save(planner)
+        assert (plan["name"], plan["taskCount"]) == ("Launch", 2)
+        assert plan["id"].startswith("plan_")
+        assert len(plan["id"]) == 29
+        read = (await planner.get(f"{PLANS}/{plan['id']}", headers=auth())).json()["plan"]
+        assert read["document"] == DOC
+        listed = (await planner.get(PLANS, headers=auth())).json()["plans"]
+        assert [p["id"] for p in listed] == [plan["id"]]
+        changed = document([task("a", 1)], id="launch", name="Renamed")
+        put = await planner.put(
+            f"{PLANS}/{plan['id']}", content=msgspec.json.encode(changed), headers=auth()
+        )
+        assert put.status_code == 200
+        assert (put.json()["plan"]["name"], put.json()["plan"]["taskCount"]) == ("Renamed", 1)
+        deleted = await planner.delete(f"{PLANS}/{plan['id']}", headers=auth())
+        assert deleted.status_code == 204
+        gone = await planner.get(f"{PLANS}/{plan['id']}", headers=auth())
+        assert gone.status_code == 404
+        assert gone.json()["error"]["code"] == "SAVED_PLAN_NOT_FOUND"
+
+    async def test_an_invalid_plan_is_not_saved(
+        self, planner: httpx.AsyncClient, paid: BillingStandIn
+    ) -> None:
+        bad = msgspec.json.encode(document([task("a", -1)]))
+        response = await planner.post(PLANS, content=bad, headers=auth())
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["code"] == "PLAN_NEGATIVE_DURATION"
+        assert (await planner.post(PLANS, content=b"{", headers=auth())).status_code == 400
+        assert (await planner.get(PLANS, headers=auth())).json()["plans"] == []
+
+    async def test_ics_export(self, planner: httpx.AsyncClient, paid: BillingStandIn) -> None:
+        plan = await save(planner)
+        response = await planner.get(f"{PLANS}/{plan['id']}/export?format=ics", headers=auth())
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+        assert response.headers["content-disposition"] == 'attachment; filename="launch.ics"'
+        calendar = icalendar.Calendar.from_ical(response.content)
+        events = {str(e["summary"]): e for e in calendar.walk("VEVENT")}
+        assert set(events) == {"Design", "Build"}
+
+    async def test_csv_export(self, planner: httpx.AsyncClient, paid: BillingStandIn) -> None:
+        plan = await save(planner)
+        response = await planner.get(f"{PLANS}/{plan['id']}/export?format=csv", headers=auth())
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"] == 'attachment; filename="launch.csv"'
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [(r["id"], r["earlyFinish"]) for r in rows] == [
+            ("design", "2027-01-08"),
+            ("build", "2027-01-22"),
+        ]
+
+    async def test_unknown_format(self, planner: httpx.AsyncClient, paid: BillingStandIn) -> None:
+        plan = await save(planner)
+        response = await planner.get(f"{PLANS}/{plan['id']}/export?format=pdf", headers=auth())
+        assert response.status_code == 422
+
+
+class TestFree:
+    async def test_cannot_save_or_export(self, planner: httpx.AsyncClient) -> None:
+        refused(await planner.post(PLANS, content=BODY, headers=auth()), "canSavePlans")
+        assert (await planner.get(PLANS, headers=auth())).json() == {"plans": []}
+
+    async def test_a_downgrade_keeps_plans_readable_and_deletable(
+        self, planners: Planners, paid: BillingStandIn
+    ) -> None:
+        async with planners(planner_access_refresh_s=0) as planner:
+            plan = await save(planner)
+            paid.statuses["acc_alice"] = "past_due"
+            url = f"{PLANS}/{plan['id']}"
+            assert (await planner.get(url, headers=auth())).status_code == 200
+            assert len((await planner.get(PLANS, headers=auth())).json()["plans"]) == 1
+            refused(await planner.put(url, content=BODY, headers=auth()), "canSavePlans")
+            refused(await planner.get(f"{url}/export?format=ics", headers=auth()), "canExport")
+            assert (await planner.delete(url, headers=auth())).status_code == 204
+
+    async def test_too_many_tasks_for_the_tier(self, planner: httpx.AsyncClient) -> None:
+        big = msgspec.json.encode(document([task(f"t{i}", 1) for i in range(201)]))
+        response = await planner.post("/v1/plan/compile", content=big, headers=auth())
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "PLAN_TOO_LARGE"
+        assert response.json()["errors"][0]["details"] == {"tasks": 201, "maxTasks": 200}
+        within = msgspec.json.encode(document([task(f"t{i}", 1) for i in range(200)]))
+        assert (
+            await planner.post("/v1/plan/compile", content=within, headers=auth())
+        ).status_code == 200
+
+    async def test_paid_saves_are_limited_too(
+        self, planner: httpx.AsyncClient, paid: BillingStandIn
+    ) -> None:
+        big = msgspec.json.encode(document([task(f"t{i}", 1) for i in range(20_001)]))
+        response = await planner.post(PLANS, content=big, headers=auth())
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "PLAN_TOO_LARGE"
+
+
+class TestIsolation:
+    async def test_another_accounts_plan_is_404_for_everything(
+        self, planner: httpx.AsyncClient, paid: BillingStandIn
+    ) -> None:
+        plan = await save(planner, "acc_alice")
+        url = f"{PLANS}/{plan['id']}"
+        mallory = auth("acc_mallory")
+        for response in (
+            await planner.get(url, headers=mallory),
+            await planner.put(url, content=BODY, headers=mallory),
+            await planner.delete(url, headers=mallory),
+            await planner.get(f"{url}/export?format=csv", headers=mallory),
+        ):
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "SAVED_PLAN_NOT_FOUND"
+        assert (await planner.get(PLANS, headers=mallory)).json() == {"plans": []}
+        assert (await planner.get(url, headers=auth("acc_alice"))).status_code == 200
+
+    async def test_a_free_account_gets_404_not_403_for_anothers_plan(
+        self, planner: httpx.AsyncClient, paid: BillingStandIn
+    ) -> None:
+        plan = await save(planner, "acc_alice")
+        bob = auth("acc_bob")
+        response = await planner.put(f"{PLANS}/{plan['id']}", content=BODY, headers=bob)
+        assert response.status_code == 404
+        response = await planner.get(f"{PLANS}/{plan['id']}/export?format=ics", headers=bob)
+        assert response.status_code == 404
+
+    async def test_ids_are_unguessable(
+        self, planner: httpx.AsyncClient, paid: BillingStandIn
+    ) -> None:
+        ids = {(await save(planner))["id"] for _ in range(5)}
+        assert len(ids) == 5
+        assert all(len(i.removeprefix("plan_")) == 24 for i in ids)  # 96 random bits each
+
+
+class TestConcurrency:
+    async def test_the_free_tier_compiles_one_plan_at_a_time(
+        self, planner: httpx.AsyncClient
+    ) -> None:
+        state = planner.app.state.planner  # type: ignore[attr-defined]
+        holder = await state.slots.acquire("acc_alice", 1)
+        assert holder is not None
+        response = await planner.post("/v1/plan/compile", content=BODY, headers=auth())
+        assert response.status_code == 429
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["error"]["code"] == "PLAN_CONCURRENCY_LIMIT"
+        other = await planner.post("/v1/plan/compile", content=BODY, headers=auth("acc_bob"))
+        assert other.status_code == 200
+        await state.slots.release("acc_alice", holder)
+        assert (
+            await planner.post("/v1/plan/compile", content=BODY, headers=auth())
+        ).status_code == 200
+
+    async def test_paid_gets_five_slots(
+        self, planner: httpx.AsyncClient, paid: BillingStandIn
+    ) -> None:
+        slots = planner.app.state.planner.slots  # type: ignore[attr-defined]
+        held = [await slots.acquire("acc_alice", 5) for _ in range(5)]
+        assert None not in held
+        assert await slots.acquire("acc_alice", 5) is None
+        response = await planner.post("/v1/plan/compile", content=BODY, headers=auth())
+        assert response.status_code == 429
+
+    async def test_an_expired_lease_frees_its_slot(self, planners: Planners) -> None:
+        async with planners(planner_compile_lease_s=0.1) as planner:
+            slots = planner.app.state.planner.slots  # type: ignore[attr-defined]
+            assert await slots.acquire("acc_alice", 1) is not None  # a process that crashed
+            assert await slots.acquire("acc_alice", 1) is None
+            await asyncio.sleep(0.15)
+            assert await slots.acquire("acc_alice", 1) is not None
+
+    async def test_slots_are_released_after_refusals_too(self, planner: httpx.AsyncClient) -> None:
+        bad = msgspec.json.encode(document([task("a", -1)]))
+        for _ in range(3):
+            assert (
+                await planner.post("/v1/plan/compile", content=bad, headers=auth())
+            ).status_code == 422
+        assert (
+            await planner.post("/v1/plan/compile", content=BODY, headers=auth())
+        ).status_code == 200
