@@ -214,11 +214,11 @@ class TestConcurrency:
         assert response.status_code == 429
 
     async def test_an_expired_lease_frees_its_slot(self, planners: Planners) -> None:
-        async with planners(planner_compile_lease_s=0.1) as planner:
+        async with planners(planner_compile_lease_s=1.0) as planner:
             slots = planner.app.state.planner.slots  # type: ignore[attr-defined]
             assert await slots.acquire("acc_alice", 1) is not None  # a process that crashed
             assert await slots.acquire("acc_alice", 1) is None
-            await asyncio.sleep(0.15)
+            await asyncio.sleep(1.05)
             assert await slots.acquire("acc_alice", 1) is not None
 
     async def test_slots_are_released_after_refusals_too(self, planner: httpx.AsyncClient) -> None:
