@@ -187,6 +187,16 @@ def docs_error_codes(
     typer.echo(f"wrote {ERROR_CODES_DOC}")
 
 
+def services_to_start(settings: Settings) -> list[str]:
+    """The services `up` starts: those of this version, and the sandbox only when it is
+    the payment provider (with Stripe, billing_api talks to Stripe instead)."""
+    return [
+        name
+        for name, (factory, _url_key) in SERVICES.items()
+        if _available(factory) and (name != "sandbox" or settings.payment_provider == "stub")
+    ]
+
+
 @app.command()
 def up() -> None:
     """Migrate, then start every service of this version; Ctrl-C stops them all."""
@@ -194,9 +204,7 @@ def up() -> None:
     db_upgrade()
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
-        for name, (factory, _url_key) in SERVICES.items():
-            if not _available(factory):
-                continue
+        for name in services_to_start(settings):
             command = [sys.executable, "-m", "gwstack", "serve", name]
             processes.append((name, subprocess.Popen(command, env=os.environ.copy())))  # noqa: S603
         _wait_healthy(settings, [name for name, _ in processes])

@@ -55,3 +55,16 @@ def test_a_service_whose_package_is_absent_is_not_available() -> None:
 
     assert all(_available(factory) for factory, _ in SERVICES.values())
     assert not _available("services.not_built_yet.app:create_app")
+
+
+def test_up_starts_the_sandbox_only_when_it_is_the_provider() -> None:
+    from gwstack.cli import services_to_start
+    from services.common.settings import Settings
+
+    stub = services_to_start(Settings(_env_file=None))  # type: ignore[call-arg]
+    stripe = services_to_start(
+        Settings(_env_file=None, payment_provider="stripe")  # type: ignore[call-arg]
+    )
+    assert "sandbox" in stub
+    assert "sandbox" not in stripe
+    assert "billing-api" in stripe
