@@ -18,7 +18,8 @@ from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.common.settings import Settings
 
-ACCOUNT_ID = re.compile(r"^acc_[A-Za-z0-9_-]{1,60}$")
+# Always used with fullmatch: "$" would also match before a trailing newline ("acc_x\n").
+ACCOUNT_ID = re.compile(r"acc_[A-Za-z0-9_-]{1,60}")
 _LEEWAY_SECONDS = 30
 
 
@@ -28,7 +29,7 @@ def _algorithm(settings: Settings) -> str:
 
 def mint_token(account_id: str, settings: Settings, *, ttl: int = 3600) -> str:
     """A development token (HS256 with AUTH_JWT_SECRET); production tokens come from the IdP."""
-    if not ACCOUNT_ID.match(account_id):
+    if not ACCOUNT_ID.fullmatch(account_id):
         raise ValueError("account id must look like acc_<letters, digits, _ or ->")
     now = int(time.time())
     claims = {"sub": account_id, "iss": settings.auth_jwt_issuer, "iat": now, "exp": now + ttl}
@@ -52,7 +53,7 @@ def verify_token(token: str, settings: Settings) -> str:
     except jwt.PyJWTError as exc:
         raise unauthenticated() from exc
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not ACCOUNT_ID.match(subject):
+    if not isinstance(subject, str) or not ACCOUNT_ID.fullmatch(subject):
         raise unauthenticated()
     return subject
 

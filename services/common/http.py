@@ -20,7 +20,7 @@ from services.common.request_context import bind_request_id, new_request_id, res
 
 log = structlog.get_logger("gw_stack.http")
 
-_INCOMING_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+_INCOMING_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -48,7 +48,7 @@ class RequestFrame:
             return
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _INCOMING_REQUEST_ID.match(incoming) else new_request_id()
+        request_id = incoming if _INCOMING_REQUEST_ID.fullmatch(incoming) else new_request_id()
         token = bind_request_id(request_id)
         started = time.perf_counter()
         status_holder = {"status": 500}

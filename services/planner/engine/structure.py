@@ -19,7 +19,7 @@ import msgspec.inspect as mi
 
 from .problems import ProblemCode, ProblemList, pointer
 
-_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _json_type(value: Any) -> str:
@@ -209,7 +209,7 @@ def check_structure(value: Any, root: type[msgspec.Struct], problems: ProblemLis
 
 
 def _is_full_date(text: str) -> bool:
-    if not _FULL_DATE.match(text):
+    if not _FULL_DATE.fullmatch(text):
         return False
     try:
         dt.date.fromisoformat(text)

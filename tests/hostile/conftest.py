@@ -1,0 +1,18 @@
+"""The hostile-input suite: what an attacker without a secret, or an unlucky operator,
+can send or do to each service. Every answer must be a documented, coded 4xx.
+
+billing_api's fixtures (both databases) are shared from its own test package.
+"""
+
+from __future__ import annotations
+
+from tests.billing_api.conftest import (  # noqa: F401 - fixtures, found by name
+    app,
+    auth,
+    backend,
+    billing_db_url,
+    client,
+    postgres_billing_url,
+    provider,
+    settings,
+)
