@@ -24,7 +24,9 @@ app = typer.Typer(help="gw_stack: billing, feature gating and the planner.", no_
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The local sandbox payment provider.", no_args_is_help=True)
+billing_app = typer.Typer(help="billing_api's operator tools.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(billing_app, name="billing")
 app.add_typer(docs_app, name="docs")
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -162,6 +164,54 @@ def sandbox_advance(days: Annotated[float, typer.Option(help="Days to move the c
     )
     typer.echo(response.text)
     if response.status_code >= 400:
+        raise typer.Exit(1)
+
+
+@billing_app.command("inbox")
+def billing_inbox(
+    failed: Annotated[bool, typer.Option("--failed", help="List the dead letters.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+) -> None:
+    """List provider events that could not be applied (dead letters) with the reason."""
+    from services.billing_api.context import opened
+    from services.billing_api.webhooks import failed_events
+
+    if not failed:
+        raise typer.BadParameter("only --failed is listed for now", param_hint="--failed")
+
+    async def listing() -> list[str]:
+        async with opened(get_settings()) as context:
+            rows = await failed_events(context, limit=limit)
+        return [
+            f"{row.event_id}\t{row.event_type}\t{row.received_at.isoformat()}\t"
+            f"attempts={row.attempts}\t{row.last_error or ''}"
+            for row in rows
+        ]
+
+    lines = asyncio.run(listing())
+    for line in lines:
+        typer.echo(line)
+    if not lines:
+        typer.echo("no failed events")
+
+
+@billing_app.command("replay")
+def billing_replay(event_id: str) -> None:
+    """Apply a failed provider event again (after a fix); exit 1 if it fails again."""
+    from services.billing_api.context import opened
+    from services.billing_api.models import InboxStatus
+    from services.billing_api.webhooks import replay
+
+    async def run() -> InboxStatus | None:
+        async with opened(get_settings()) as context:
+            return await replay(context, event_id)
+
+    status = asyncio.run(run())
+    if status is None:
+        typer.echo(f"no failed event {event_id}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{event_id}: {status}")
+    if status not in (InboxStatus.APPLIED, InboxStatus.IGNORED):
         raise typer.Exit(1)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -27,3 +29,24 @@ def billing_context(request: Request) -> BillingContext:
 
 
 Billing = Annotated[BillingContext, Depends(billing_context)]
+
+
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[BillingContext]:
+    """A context outside the web app (the CLI's billing commands), closed afterwards."""
+    from services.billing_api.catalog import load_catalog
+    from services.billing_api.provider_adapter import provider_for
+    from services.common.db import create_engine, sessionmaker_for
+
+    engine = create_engine(settings.billing_database_url)
+    provider = provider_for(settings)
+    try:
+        yield BillingContext(
+            settings=settings,
+            catalog=load_catalog(settings.plans_catalog_path),
+            provider=provider,
+            sessions=sessionmaker_for(engine),
+        )
+    finally:
+        await provider.aclose()
+        await engine.dispose()

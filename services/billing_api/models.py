@@ -140,6 +140,7 @@ class InboxStatus(StrEnum):
     PENDING = "pending"
     APPLIED = "applied"
     IGNORED = "ignored"  # read, verified and kept, but a type (or object) we do not act on
+    FAILED = "failed"  # a dead letter: last_error says why; `gwstack billing replay` retries it
 
 
 class WebhookInboxEvent(Base):

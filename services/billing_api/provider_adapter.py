@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from services.billing_api.models import SubscriptionStatus
+from services.common.auth import ACCOUNT_ID
+from services.common.error_codes import REGISTRY
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -98,6 +100,48 @@ class ProviderEvent:
     occurred_at: datetime
     checkout: CheckoutState | None = None
     subscription: SubscriptionState | None = None
+
+
+# What our columns hold (models.py). Checked on every event before it is stored,
+# whichever provider sent it, so a value we cannot record is refused at the door
+# instead of failing its application later, again and again.
+_MAX_EVENT_ID = 255
+_MAX_EVENT_TYPE = 100
+_MAX_PROVIDER_ID = 255
+_MAX_OUR_ID = 64
+
+
+def _check_text(name: str, value: str | None, max_length: int) -> None:
+    if value is None:
+        return
+    if not value or len(value) > max_length or not value.isprintable():
+        # isprintable() refuses NUL (which PostgreSQL cannot store in text) and every
+        # other control character; ids and types never hold them.
+        raise WebhookPayloadInvalid(f"{name} is empty, longer than {max_length} or unprintable")
+
+
+def check_event(event: ProviderEvent) -> None:
+    """Refuse an event whose fields our records cannot hold (``WebhookPayloadInvalid``)."""
+    _check_text("event id", event.event_id, _MAX_EVENT_ID)
+    _check_text("event type", event.type, _MAX_EVENT_TYPE)
+    if event.checkout is not None:
+        checkout = event.checkout
+        _check_text("checkout session id", checkout.session_id, _MAX_PROVIDER_ID)
+        _check_text("payment attempt id", checkout.payment_attempt_id, _MAX_OUR_ID)
+        _check_text("subscription id", checkout.subscription_id, _MAX_PROVIDER_ID)
+        if checkout.error_code is not None and not _is_payment_error(checkout.error_code):
+            raise WebhookPayloadInvalid("error code is not a payment error we know")
+    if event.subscription is not None:
+        subscription = event.subscription
+        _check_text("subscription id", subscription.subscription_id, _MAX_PROVIDER_ID)
+        _check_text("plan id", subscription.plan_id, _MAX_OUR_ID)
+        if not ACCOUNT_ID.fullmatch(subscription.account_id):
+            raise WebhookPayloadInvalid("account id is not one of ours")
+
+
+def _is_payment_error(code: str) -> bool:
+    spec = REGISTRY.get(code)
+    return spec is not None and spec.area == "payment"
 
 
 class PaymentProvider(Protocol):

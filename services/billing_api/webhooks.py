@@ -6,6 +6,12 @@ we acknowledged is never lost. Applying flips the inbox row from pending to
 applied with a conditional UPDATE in the same transaction as the event's
 effects: two appliers (a retrying worker, a second replica) cannot both win, and
 a crash mid-apply rolls both back for the worker to retry.
+
+An event that can never apply (a shape or a value our records cannot hold) is a
+dead letter: marked failed with the reason at once, not retried, listed by
+``gwstack billing inbox --failed`` and retried on demand by ``replay`` after a fix.
+Transient failures back off and, after ``MAX_APPLY_ATTEMPTS``, become dead letters too,
+so nothing stays pending for ever.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing_api.context import BillingContext
@@ -28,6 +35,7 @@ from services.billing_api.provider_adapter import (
     ProviderEvent,
     WebhookPayloadInvalid,
     WebhookSignatureInvalid,
+    check_event,
 )
 from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
@@ -38,6 +46,8 @@ log = structlog.get_logger("gw_stack.webhooks")
 MAX_DUE_BATCH = 100
 # After this many failed applications an event stops being retried and waits for a person.
 MAX_APPLY_ATTEMPTS = 25
+# Failures that another try cannot change: the event itself is the problem.
+_PERMANENT = (WebhookPayloadInvalid, DataError)
 
 
 @dataclass(frozen=True)
@@ -53,10 +63,14 @@ async def receive(
         raise AppError(ErrorCode.PROVIDER_NOT_CONFIGURED, details={"provider": provider_name})
     try:
         event = context.provider.parse_webhook(body, headers)
+        # Whatever the provider: a value our columns cannot hold is refused before we
+        # store it, never acknowledged and then failed on every retry.
+        check_event(event)
     except WebhookSignatureInvalid as exc:
         log.warning("webhook signature refused", provider=provider_name, reason=str(exc))
         raise AppError(ErrorCode.WEBHOOK_SIGNATURE_INVALID) from exc
     except WebhookPayloadInvalid as exc:
+        log.warning("webhook payload refused", provider=provider_name, reason=str(exc))
         raise AppError(ErrorCode.WEBHOOK_PAYLOAD_INVALID) from exc
 
     async with context.sessions() as session, session.begin():
@@ -84,7 +98,8 @@ async def _store(
             provider=provider_name,
             event_id=event.event_id,
             event_type=event.type,
-            payload=body.decode("utf-8", errors="replace"),
+            # Verified bytes; PostgreSQL text cannot hold NUL, which no JSON needs raw.
+            payload=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
             status=InboxStatus.PENDING,
             attempts=0,
             received_at=now,
@@ -102,9 +117,10 @@ async def apply_stored(context: BillingContext, inbox_id: int) -> bool:
         row = await session.get(WebhookInboxEvent, inbox_id)
     if row is None or row.status != InboxStatus.PENDING:
         return False
-    # Verified when it arrived; the signature's timestamp would be stale on a later retry.
-    event = context.provider.read_event(row.payload.encode())
     try:
+        # Verified when it arrived; the signature's timestamp would be stale on a later retry.
+        event = context.provider.read_event(row.payload.encode())
+        check_event(event)
         async with context.sessions() as session, session.begin():
             claimed = await session.execute(
                 update(WebhookInboxEvent)
@@ -156,8 +172,18 @@ async def _record_failure(context: BillingContext, inbox_id: int, exc: Exception
         if row is None or row.status != InboxStatus.PENDING:
             return
         row.attempts += 1
+        # The reason is for the operator; exceptions carry no secrets (bodies are not in them).
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        row.next_attempt_at = utcnow() + backoff(row.attempts)
+        if isinstance(exc, _PERMANENT) or row.attempts >= MAX_APPLY_ATTEMPTS:
+            row.status = InboxStatus.FAILED
+            log.error(
+                "webhook event dead-lettered",
+                event_id=row.event_id,
+                attempts=row.attempts,
+                reason=row.last_error,
+            )
+        else:
+            row.next_attempt_at = utcnow() + backoff(row.attempts)
 
 
 async def apply_due(context: BillingContext) -> int:
@@ -169,7 +195,6 @@ async def apply_due(context: BillingContext) -> int:
                 .where(
                     WebhookInboxEvent.status == InboxStatus.PENDING,
                     WebhookInboxEvent.next_attempt_at <= utcnow(),
-                    WebhookInboxEvent.attempts < MAX_APPLY_ATTEMPTS,
                 )
                 .order_by(WebhookInboxEvent.received_at, WebhookInboxEvent.id)
                 .limit(MAX_DUE_BATCH)
@@ -182,3 +207,45 @@ async def apply_due(context: BillingContext) -> int:
         except Exception:
             log.exception("webhook apply failed; will retry", inbox_id=inbox_id)
     return applied
+
+
+async def failed_events(context: BillingContext, *, limit: int = 100) -> list[WebhookInboxEvent]:
+    """The dead letters, newest first."""
+    async with context.sessions() as session:
+        rows = await session.scalars(
+            select(WebhookInboxEvent)
+            .where(WebhookInboxEvent.status == InboxStatus.FAILED)
+            .order_by(WebhookInboxEvent.received_at.desc(), WebhookInboxEvent.id.desc())
+            .limit(limit)
+        )
+        return list(rows.all())
+
+
+async def replay(context: BillingContext, event_id: str) -> InboxStatus | None:
+    """Try a dead-lettered event again now (after a fix); its status afterwards, or None
+    when no such failed event exists. An applied event is never applied twice."""
+    async with context.sessions() as session, session.begin():
+        row = await session.scalar(
+            select(WebhookInboxEvent)
+            .where(
+                WebhookInboxEvent.provider == context.provider.name,
+                WebhookInboxEvent.event_id == event_id,
+                WebhookInboxEvent.status == InboxStatus.FAILED,
+            )
+            .with_for_update()
+        )
+        if row is None:
+            return None
+        row.status = InboxStatus.PENDING
+        row.attempts = 0
+        row.next_attempt_at = utcnow()
+        inbox_id = row.id
+    try:
+        await apply_stored(context, inbox_id)
+    except Exception:
+        log.warning("replayed webhook failed again", event_id=event_id)
+    async with context.sessions() as session:
+        status = await session.scalar(
+            select(WebhookInboxEvent.status).where(WebhookInboxEvent.id == inbox_id)
+        )
+    return InboxStatus(status) if status is not None else None

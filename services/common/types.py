@@ -33,3 +33,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# 9999-12-31T23:59:59Z: the last second a datetime can hold.
+MAX_UNIX_SECONDS = 253_402_300_799
+
+
+def from_unix(value: object, *, units_per_second: int = 1) -> datetime:
+    """A Unix time read from untrusted JSON (seconds, or e.g. milliseconds with 1000).
+
+    Only real numbers in datetime's range: a bool, a string, ``1e300`` or ``10**30``
+    is a ``ValueError`` here rather than an ``OverflowError`` deep in ``datetime``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"a Unix time must be a number, not {type(value).__name__}")
+    # Compared before dividing: 10**400 / 1000 would itself overflow a float.
+    if not 0 <= value <= MAX_UNIX_SECONDS * units_per_second:  # NaN fails this too
+        raise ValueError("a Unix time out of range")
+    return datetime.fromtimestamp(value / units_per_second, UTC)

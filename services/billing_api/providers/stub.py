@@ -7,13 +7,11 @@ strictly increasing per object), which orders reports of one subscription.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
-import standardwebhooks
 
 from services.billing_api.models import SubscriptionStatus
 from services.billing_api.provider_adapter import (
@@ -28,7 +26,9 @@ from services.billing_api.provider_adapter import (
     WebhookPayloadInvalid,
     WebhookSignatureInvalid,
 )
+from services.common import json_input, signing
 from services.common.settings import Settings
+from services.common.types import from_unix
 
 _SUBSCRIPTION_EVENTS = {
     "customer.subscription.created",
@@ -52,7 +52,7 @@ class StubProvider:
             timeout=settings.payment_provider_timeout_seconds,
             transport=transport,
         )
-        self._webhook = standardwebhooks.Webhook(settings.webhook_secret.get_secret_value())
+        self._webhook_secret = settings.webhook_secret.get_secret_value()
         self._tolerance = settings.webhook_tolerance_seconds
 
     async def aclose(self) -> None:
@@ -128,21 +128,20 @@ class StubProvider:
         return _read(_subscription_state, subscription)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
-        wanted = ("webhook-id", "webhook-timestamp", "webhook-signature")
-        signed_headers = {name: headers.get(name, "") for name in wanted}
         try:
-            # Verifies the HMAC over "{id}.{timestamp}.{body}" on the raw bytes with a
-            # constant-time compare, and refuses timestamps outside its tolerance.
-            self._webhook.verify(body, signed_headers)
-        except standardwebhooks.WebhookVerificationError as exc:
+            # The HMAC over "{id}.{timestamp}.{body}" on the raw bytes, compared in
+            # constant time, and the timestamp within WEBHOOK_TOLERANCE_SECONDS.
+            signing.verify(self._webhook_secret, body, headers, tolerance_seconds=self._tolerance)
+        except signing.SignatureInvalid as exc:
             raise WebhookSignatureInvalid(str(exc)) from exc
         return self.read_event(body)
 
     def read_event(self, payload: bytes) -> ProviderEvent:
         try:
-            return _event(payload)
+            return _event(json_input.loads(payload))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise WebhookPayloadInvalid("not a sandbox event") from exc
+            # JSONInputInvalid is a ValueError: not UTF-8, malformed, too deep, Infinity.
+            raise WebhookPayloadInvalid(f"not a sandbox event ({exc})") from exc
 
 
 def _read(parse: Callable[[Mapping[str, Any]], T], answer: Mapping[str, Any]) -> T:
@@ -154,24 +153,35 @@ def _read(parse: Callable[[Mapping[str, Any]], T], answer: Mapping[str, Any]) ->
 
 
 def _from_unix(value: Any) -> datetime:
-    return datetime.fromtimestamp(float(value), UTC)
+    return from_unix(value)
 
 
 def _optional_unix(value: Any) -> datetime | None:
-    return None if value is None else _from_unix(value)
+    return None if value is None else from_unix(value)
 
 
 def _from_unix_ms(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, UTC)
+    return from_unix(value, units_per_second=1000)
+
+
+def _text(value: Any) -> str:
+    """A string field: numbers or objects where a string belongs are a shape error."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
 
 
 def _checkout_state(session: Mapping[str, Any]) -> CheckoutState:
     return CheckoutState(
-        session_id=str(session["id"]),
-        payment_attempt_id=str(session["client_reference_id"]),
+        session_id=_text(session["id"]),
+        payment_attempt_id=_text(session["client_reference_id"]),
         outcome=CheckoutOutcome(session["outcome"]),
-        error_code=session.get("error_code"),
-        subscription_id=session.get("subscription"),
+        error_code=_optional_text(session.get("error_code")),
+        subscription_id=_optional_text(session.get("subscription")),
         as_of=_from_unix_ms(session["updated"]),
     )
 
@@ -179,23 +189,28 @@ def _checkout_state(session: Mapping[str, Any]) -> CheckoutState:
 def _subscription_state(subscription: Mapping[str, Any]) -> SubscriptionState:
     metadata = subscription["metadata"]
     return SubscriptionState(
-        subscription_id=str(subscription["id"]),
-        account_id=str(metadata["accountId"]),
-        plan_id=str(metadata["planId"]),
+        subscription_id=_text(subscription["id"]),
+        account_id=_text(metadata["accountId"]),
+        plan_id=_text(metadata["planId"]),
         status=SubscriptionStatus(subscription["status"]),
         current_period_start=_optional_unix(subscription.get("current_period_start")),
         current_period_end=_optional_unix(subscription.get("current_period_end")),
-        cancel_at_period_end=bool(subscription.get("cancel_at_period_end", False)),
+        cancel_at_period_end=_flag(subscription.get("cancel_at_period_end", False)),
         trial_end=_optional_unix(subscription.get("trial_end")),
         canceled_at=_optional_unix(subscription.get("canceled_at")),
         as_of=_from_unix_ms(subscription["updated"]),
     )
 
 
-def _event(body: bytes) -> ProviderEvent:
-    envelope = json.loads(body)
-    event_id = str(envelope["id"])
-    event_type = str(envelope["type"])
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
+    return value
+
+
+def _event(envelope: Any) -> ProviderEvent:
+    event_id = _text(envelope["id"])
+    event_type = _text(envelope["type"])
     occurred_at = _from_unix(envelope["created"])
     obj = envelope["data"]["object"]
     if not event_id or not isinstance(obj, dict):
