@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from services.billing_api.models import SubscriptionStatus
 from services.common.auth import ACCOUNT_ID
-from services.common.error_codes import REGISTRY
+from services.common.error_codes import ErrorCode, spec_for
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -140,8 +140,10 @@ def check_event(event: ProviderEvent) -> None:
 
 
 def _is_payment_error(code: str) -> bool:
-    spec = REGISTRY.get(code)
-    return spec is not None and spec.area == "payment"
+    try:
+        return spec_for(ErrorCode(code)).area == "payment"
+    except ValueError:  # not a registered code at all
+        return False
 
 
 class PaymentProvider(Protocol):
