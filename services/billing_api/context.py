@@ -39,13 +39,12 @@ async def opened(settings: Settings) -> AsyncIterator[BillingContext]:
     from services.common.db import create_engine, sessionmaker_for
 
     engine = create_engine(settings.billing_database_url)
-    provider = provider_for(settings)
+    catalog = load_catalog(settings.plans_catalog_path)
+    sessions = sessionmaker_for(engine)
+    provider = provider_for(settings, catalog=catalog, sessions=sessions)
     try:
         yield BillingContext(
-            settings=settings,
-            catalog=load_catalog(settings.plans_catalog_path),
-            provider=provider,
-            sessions=sessionmaker_for(engine),
+            settings=settings, catalog=catalog, provider=provider, sessions=sessions
         )
     finally:
         await provider.aclose()
