@@ -129,17 +129,15 @@ async def test_the_status_poll_sees_the_payment_before_any_webhook(
     assert subscription["status"] == "active"
 
 
-@pytest.mark.parametrize(
-    "card",
-    ["4000000000000002", "4000000000009995", "4000000000000069", "4000000000000127",
-     "4000000000000119"],
-)  # fmt: skip
-async def test_a_declined_card_keeps_the_stripe_page_open_for_another_card(
-    customer: Customer, card: str
+async def test_declined_cards_keep_the_stripe_page_open_for_another_card(
+    customer: Customer,
 ) -> None:
     started = await customer.start()
-    assert await customer.pay(started, card) is not None  # Stripe shows the decline
-    assert (await customer.status(started))["status"] == "pending"
+    declines = ["4000000000000002", "4000000000009995", "4000000000000069",
+                "4000000000000127", "4000000000000119"]  # fmt: skip
+    for card in declines:
+        assert await customer.pay(started, card) is not None  # Stripe shows the decline
+        assert (await customer.status(started))["status"] == "pending"
     assert await customer.subscription() is None
     await customer.pay(started, "4242424242424242")
     assert (await customer.status(started))["status"] == "succeeded"

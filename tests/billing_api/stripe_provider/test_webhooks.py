@@ -273,7 +273,7 @@ def _lifecycle_events(account: str) -> tuple[list[Event], list[Event]]:
 
 
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
