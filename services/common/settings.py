@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     idempotency_key_ttl_hours: int = 24
     checkout_session_ttl_minutes: int = 30
 
+    # Plan files uploaded to /app (JSON or CSV) and the drafts posted back with them.
+    landing_max_upload_bytes: int = 4 * 1024 * 1024
     planner_max_body_bytes: int = 64 * 1024 * 1024
     planner_max_tasks: int = 200_000
     # The planner's link to billing_api (docs/planner_gating.md).

@@ -25,7 +25,8 @@ from services.common.settings import Settings, get_settings
 from services.landing.billing_client import BillingClient, BillingError
 from services.landing.headers import PageHeaders
 from services.landing.pages import error_page
-from services.landing.routes import account, checkout, health, pricing, signin
+from services.landing.planner_client import PlannerClient
+from services.landing.routes import account, app_plan, app_plans, checkout, health, pricing, signin
 
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
@@ -58,7 +59,10 @@ def create_app(
     app.state.billing = BillingClient(
         http, billing_url=settings.billing_api_base_url, planner_url=settings.planner_base_url
     )
-    install_common(app, service="landing", max_body_bytes=settings.max_body_bytes)
+    # Plan files uploaded to /app are the largest bodies landing reads.
+    body_limit = max(settings.max_body_bytes, settings.landing_max_upload_bytes)
+    app.state.planner = PlannerClient(http, planner_url=settings.planner_base_url)
+    install_common(app, service="landing", max_body_bytes=body_limit)
     _install_html_errors(app)
     app.add_middleware(PageHeaders)
     app.mount(
@@ -66,7 +70,16 @@ def create_app(
         StaticFiles(directory=Path(__file__).resolve().parent / "static"),
         name="static",
     )
-    for router in (health.router, pricing.router, signin.router, checkout.router, account.router):
+    routers = (
+        health.router,
+        pricing.router,
+        signin.router,
+        checkout.router,
+        account.router,
+        app_plans.router,
+        app_plan.router,
+    )
+    for router in routers:
         app.include_router(router)
     return app
 

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 
 from services.landing.billing_client import BillingClient
+from services.landing.planner_client import PlannerClient
 from services.landing.web import Viewer, viewer_of
 
 
@@ -31,3 +32,11 @@ def to_signin(request: Request) -> RedirectResponse:
     if request.method != "GET":
         here = "/"
     return see_other(f"/signin?next={quote(here, safe='')}")
+
+
+def planner_of(request: Request) -> PlannerClient:
+    client: PlannerClient = request.app.state.planner
+    return client
+
+
+Planner = Annotated[PlannerClient, Depends(planner_of)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from babel.dates import format_date
@@ -26,3 +26,14 @@ def day(moment: datetime | None, locale: str) -> str | None:
     if moment is None:
         return None
     return format_date(moment.date(), format="long", locale=_BABEL_LOCALE.get(locale, "en_US"))
+
+
+def iso_day(value: object, locale: str) -> str | None:
+    """An ISO date from the planner (``2027-01-15``) as ``15 Oca 2027`` / ``Jan 15, 2027``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return format_date(parsed, format="medium", locale=_BABEL_LOCALE.get(locale, "en_US"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from services.common.error_codes import ErrorCode, spec_for
+from services.landing.messages_app import APP_TEXT
 
 Locale = Literal["tr", "en"]
 LOCALES: tuple[Locale, ...] = ("tr", "en")
@@ -182,6 +183,9 @@ TEXT: dict[Locale, dict[str, str]] = {
         "retry_later": "Lütfen biraz sonra tekrar deneyin.",
     },
 }
+
+for _locale in LOCALES:
+    TEXT[_locale].update(APP_TEXT[_locale])
 
 SUBSCRIPTION_STATUSES = (
     "trialing",

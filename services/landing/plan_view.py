@@ -26,9 +26,6 @@ _DETAIL_FIELDS: dict[str, tuple[str, ...]] = {
     "PLAN_FIELD_UNKNOWN": ("field",),
     "PLAN_INVALID_DATE": ("value",),
     "PLAN_TOO_LARGE": ("tasks", "maxTasks"),
-    "PLAN_CSV_UNKNOWN_COLUMN": ("column",),
-    "PLAN_CSV_MISSING_COLUMN": ("column",),
-    "PLAN_CSV_DUPLICATE_COLUMN": ("column",),
 }
 _MAX_SHOWN = 60  # characters of any user-written value quoted back
 
@@ -191,7 +188,7 @@ def task_rows(
         shown = "" if kind == "summary" or not isinstance(duration, int) else f"{duration} {unit}"
         rows.append(
             TaskRow(
-                id=_short(task_id),
+                id=task_id,
                 name=str(task.get("name", "")),
                 kind=kind,
                 depth=depths.get(task_id, 0),
