@@ -13,8 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.auth import mint_token
-from services.planner.app import create_app
 from services.planner.csv_import import (
     MAX_PROBLEMS,
     CsvInvalid,
@@ -26,8 +24,8 @@ from services.planner.csv_import import (
 from services.planner.engine import PlanInvalid, compile_document, compile_plan, to_csv
 from services.planner.engine.plan import CompiledPlan
 
+from .conftest import Planners, auth
 from .plans import document, plans, task
-from .test_http import make_settings
 
 PROJECT = ProjectFields(id="imported", name="Imported", start=dt.date(2027, 1, 4), time_zone="UTC")
 SAMPLE = (
@@ -228,13 +226,9 @@ QUERY = {"start": "2027-01-04", "projectName": "Launch", "timeZone": "Europe/Ist
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    s = make_settings(planner_max_body_bytes=20_000, planner_max_tasks=50)
-    transport = httpx.ASGITransport(app=create_app(s))
-    headers = {"Authorization": f"Bearer {mint_token('acc_alice', s)}", "Content-Type": "text/csv"}
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://planner.test", headers=headers
-    ) as c:
+async def client(planners: Planners) -> AsyncIterator[httpx.AsyncClient]:
+    async with planners(planner_max_body_bytes=20_000, planner_max_tasks=50) as c:
+        c.headers.update({**auth("acc_alice"), "Content-Type": "text/csv"})
         yield c
 
 
@@ -324,14 +318,9 @@ class TestRoute:
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
-    async def test_a_huge_cell_is_a_coded_problem(self, client: httpx.AsyncClient) -> None:
-        s = make_settings(planner_max_body_bytes=400_000)
-        transport = httpx.ASGITransport(app=create_app(s))
-        token = mint_token("acc_alice", s)
-        async with httpx.AsyncClient(transport=transport, base_url="http://planner.test") as c:
+    async def test_a_huge_cell_is_a_coded_problem(self, planners: Planners) -> None:
+        async with planners(planner_max_body_bytes=400_000) as c:
             text = "id,name,duration\na," + "n" * 200_000 + ",1\n"
-            response = await c.post(
-                URL, params=QUERY, content=text, headers={"Authorization": f"Bearer {token}"}
-            )
+            response = await c.post(URL, params=QUERY, content=text, headers=auth("acc_alice"))
         assert response.status_code == 422
         assert response.json()["errors"][0]["code"] == "PLAN_CSV_UNREADABLE"
