@@ -11,7 +11,7 @@ from services.billing_api import worker
 from services.billing_api.catalog import load_catalog
 from services.billing_api.context import BillingContext
 from services.billing_api.provider_adapter import PaymentProvider, provider_for
-from services.billing_api.routes import checkout, health, plans, subscription, webhooks
+from services.billing_api.routes import checkout, health, plans, portal, subscription, webhooks
 from services.common.db import create_engine, sessionmaker_for
 from services.common.health import VERSION
 from services.common.http import install_common
@@ -65,7 +65,14 @@ def create_app(
         sessions=sessions,
     )
     install_common(app, service="billing_api", max_body_bytes=settings.max_body_bytes)
-    routers = (health.router, plans.router, subscription.router, checkout.router, webhooks.router)
+    routers = (
+        health.router,
+        plans.router,
+        subscription.router,
+        portal.router,
+        checkout.router,
+        webhooks.router,
+    )
     for router in routers:
         app.include_router(router)
     return app

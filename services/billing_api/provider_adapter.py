@@ -63,6 +63,19 @@ class CreatedCheckout:
 
 
 @dataclass(frozen=True, slots=True)
+class PortalRequest:
+    subscription_id: str  # the provider's id
+    account_id: str
+    return_url: str
+    locale: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedPortal:
+    url: str  # the provider's hosted page; send the browser there
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionState:
     subscription_id: str  # the provider's id
     account_id: str
@@ -170,6 +183,12 @@ class PaymentProvider(Protocol):
     ) -> SubscriptionState:
         """Schedule cancellation at the end of the period (``at_period_end=True``), or take
         a scheduled cancellation back (``False``). Never cancels immediately."""
+        ...
+
+    async def create_portal(self, request: PortalRequest) -> CreatedPortal:
+        """Open the provider's hosted page where the customer replaces the card of this
+        subscription (Stripe: a billing portal session). A new card pays what is overdue,
+        so a ``past_due`` subscription can recover; the change arrives as webhooks."""
         ...
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:

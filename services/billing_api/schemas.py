@@ -73,6 +73,20 @@ class CheckoutStartIn(CamelModel):
     locale: Literal["tr", "en"] | None = None
 
 
+class PortalIn(CamelModel):
+    return_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Where the provider's page sends the browser back to; an allowed "
+        "origin, like checkout's URLs. Default: the landing site's account page.",
+    )
+    locale: Literal["tr", "en"] | None = None
+
+
+class PortalOut(CamelModel):
+    url: str = Field(description="The provider's hosted card page for this account.")
+
+
 class CheckoutStartOut(CamelModel):
     payment_attempt_id: str
     status: Literal["pending"]

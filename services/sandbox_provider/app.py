@@ -25,6 +25,8 @@ from services.sandbox_provider.routes import (
     clock_api,
     health,
     hosted,
+    portal_api,
+    portal_hosted,
     subscriptions_api,
     webhooks_api,
 )
@@ -94,6 +96,8 @@ def create_app(
         clock_api.router,
         webhooks_api.router,
         hosted.router,
+        portal_api.router,
+        portal_hosted.router,
     ):
         app.include_router(router)
     return app

@@ -119,6 +119,23 @@ class Subscription(Base):
     updated_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class PortalSession(Base):
+    """A customer's visit to the hosted card page of one subscription (Stripe's
+    billing portal session, reduced to "replace the card")."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(Text)
+    return_url: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    # Bound to this session and put in its form, so a post made elsewhere is refused.
+    form_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Invoice(Base):
     __tablename__ = "invoices"
 

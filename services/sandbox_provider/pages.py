@@ -60,6 +60,21 @@ TEXT: dict[str, dict[str, str]] = {
         "threeds_body": "Your bank asks you to confirm this payment of {amount}.",
         "threeds_approve": "Approve",
         "threeds_fail": "Fail",
+        "portal_title": "Update your card",
+        "portal_current": "Card on file: {brand} •••• {last4}",
+        "portal_overdue": (
+            "Your last payment of {amount} did not go through. Saving a new card pays it now."
+        ),
+        "portal_save": "Save card",
+        "portal_back": "Back without changes",
+        "portal_declined": "This card was not saved: {reason}",
+        "portal_still_overdue_title": "Card saved, payment still due",
+        "portal_still_overdue_body": (
+            "The new card was saved, but charging it for the overdue payment failed. "
+            "Please try another card."
+        ),
+        "portal_not_found_title": "Card page not found",
+        "portal_not_found_body": "This link is not valid or has expired.",
     },
     "tr": {
         "title": "Ödeme",
@@ -100,6 +115,22 @@ TEXT: dict[str, dict[str, str]] = {
         "threeds_body": "Bankanız {amount} tutarındaki bu ödemeyi onaylamanızı istiyor.",
         "threeds_approve": "Onayla",
         "threeds_fail": "Başarısız",
+        "portal_title": "Kartınızı güncelleyin",
+        "portal_current": "Kayıtlı kart: {brand} •••• {last4}",
+        "portal_overdue": (
+            "{amount} tutarındaki son ödemeniz gerçekleşmedi. "
+            "Yeni bir kart kaydettiğinizde hemen ödenir."
+        ),
+        "portal_save": "Kartı kaydet",
+        "portal_back": "Değiştirmeden geri dön",
+        "portal_declined": "Bu kart kaydedilmedi: {reason}",
+        "portal_still_overdue_title": "Kart kaydedildi, ödeme hâlâ bekliyor",
+        "portal_still_overdue_body": (
+            "Yeni kart kaydedildi ancak gecikmiş ödeme bu karttan alınamadı. "
+            "Lütfen başka bir kart deneyin."
+        ),
+        "portal_not_found_title": "Kart sayfası bulunamadı",
+        "portal_not_found_body": "Bu bağlantı geçerli değil ya da süresi dolmuş.",
     },
 }
 

@@ -12,7 +12,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.sandbox_provider.clock import unix
-from services.sandbox_provider.models import CheckoutSession, Invoice, Outcome, Subscription
+from services.sandbox_provider.models import (
+    CheckoutSession,
+    Invoice,
+    Outcome,
+    PortalSession,
+    Subscription,
+)
 
 
 class _In(BaseModel):
@@ -57,6 +63,37 @@ class CheckoutSessionCreate(_In):
         if any(len(k) > 40 or len(v) > 500 for k, v in value.items()):
             raise ValueError("metadata keys are at most 40 characters, values at most 500")
         return value
+
+
+class PortalSessionCreate(_In):
+    subscription: str = Field(min_length=1, max_length=40)
+    return_url: str = Field(max_length=2048)
+    locale: Literal["tr", "en"] | None = None
+
+    _urls = field_validator("return_url")(_check_url)
+
+
+class PortalSessionObject(BaseModel):
+    id: str
+    object: Literal["billing_portal.session"] = "billing_portal.session"
+    subscription: str
+    url: str = Field(description="The hosted card page; send the browser here.")
+    return_url: str
+    locale: str | None
+    expires_at: int
+    created: int
+
+    @classmethod
+    def of(cls, row: PortalSession) -> PortalSessionObject:
+        return cls(
+            id=row.id,
+            subscription=row.subscription_id,
+            url=row.url,
+            return_url=row.return_url,
+            locale=row.locale,
+            expires_at=unix(row.expires_at),
+            created=unix(row.created_at),
+        )
 
 
 class CancelSubscriptionIn(_In):

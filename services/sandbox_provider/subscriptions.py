@@ -11,12 +11,14 @@ so a subscription never answers with a state the clock has already passed.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.ids import new_id
+from services.sandbox_provider.cards import EnteredCard
 from services.sandbox_provider.clock import add_months, interval_months, next_updated_ms
 from services.sandbox_provider.config import SandboxConfig
 from services.sandbox_provider.errors import SubscriptionNotCancelable, SubscriptionNotFound
@@ -193,16 +195,54 @@ async def _retry(
         return
     invoice.attempt_count += 1
     if _charge_succeeds(row):
-        invoice.status = InvoiceStatus.PAID
-        row.status = SubscriptionStatus.ACTIVE
-        row.dunning_invoice_id = None
-        row.next_action_at = row.current_period_end
-        _touch(row, at)
-        _emit_invoice(session, "invoice.paid", invoice, at)
-        _emit(session, "customer.subscription.updated", row, at)
+        _overdue_paid(session, row, invoice, at)
         return
     _emit_invoice(session, "invoice.payment_failed", invoice, at)
     _schedule_retry_or_give_up(session, row, invoice, at, config)
+
+
+def _overdue_paid(session: AsyncSession, row: Subscription, invoice: Invoice, at: datetime) -> None:
+    """Dunning is over: the open invoice is paid and the subscription is active again."""
+    invoice.status = InvoiceStatus.PAID
+    row.status = SubscriptionStatus.ACTIVE
+    row.dunning_invoice_id = None
+    row.next_action_at = row.current_period_end
+    _touch(row, at)
+    _emit_invoice(session, "invoice.paid", invoice, at)
+    _emit(session, "customer.subscription.updated", row, at)
+
+
+class CardChange(StrEnum):
+    SAVED = "saved"  # nothing was overdue
+    RECOVERED = "recovered"  # the overdue invoice is paid; the subscription is active
+    STILL_OVERDUE = "still_overdue"  # saved, but charging the overdue invoice failed again
+
+
+async def replace_card(
+    session: AsyncSession, row: Subscription, card: EnteredCard, *, now: datetime
+) -> CardChange:
+    """Save the card the customer typed on the portal page, and charge an overdue
+    invoice with it at once, as a provider retries the open invoice on a new card.
+
+    Without this, dunning could only end in ``unpaid`` or ``canceled``.
+    """
+    row.card_last4, row.card_brand = card.last4, card.brand
+    row.card_behavior = card.test_card.behavior
+    _touch(row, now)
+    overdue = SubscriptionStatus(row.status) in (
+        SubscriptionStatus.PAST_DUE,
+        SubscriptionStatus.UNPAID,
+    )
+    invoice = await session.get(Invoice, row.dunning_invoice_id) if row.dunning_invoice_id else None
+    if not overdue or invoice is None:
+        return CardChange.SAVED
+    invoice.attempt_count += 1
+    if _charge_succeeds(row):
+        _overdue_paid(session, row, invoice, now)
+        return CardChange.RECOVERED
+    # The retry schedule already set stays; only this extra attempt is reported.
+    _emit_invoice(session, "invoice.payment_failed", invoice, now)
+    return CardChange.STILL_OVERDUE
 
 
 async def run_step(session: AsyncSession, row: Subscription, config: SandboxConfig) -> None:

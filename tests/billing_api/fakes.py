@@ -17,6 +17,8 @@ from services.billing_api.provider_adapter import (
     CheckoutRequest,
     CheckoutState,
     CreatedCheckout,
+    CreatedPortal,
+    PortalRequest,
     ProviderEvent,
     ProviderUnavailable,
     SubscriptionState,
@@ -42,6 +44,7 @@ class FakeProvider:
     subscriptions: dict[str, SubscriptionState] = field(default_factory=dict)
     create_calls: int = 0
     expired: list[str] = field(default_factory=list)
+    portals: list[PortalRequest] = field(default_factory=list)
     webhook_reader: StubProvider = field(default_factory=lambda: StubProvider(Settings()))
 
     def _check_up(self) -> None:
@@ -89,6 +92,11 @@ class FakeProvider:
         )
         self.subscriptions[subscription_id] = state
         return state
+
+    async def create_portal(self, request: PortalRequest) -> CreatedPortal:
+        self._check_up()
+        self.portals.append(request)
+        return CreatedPortal(url=f"https://pay.example/portal/{request.subscription_id}")
 
     # Webhooks are read by the real stub adapter: real Standard Webhooks verification.
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:

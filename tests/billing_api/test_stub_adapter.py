@@ -49,3 +49,14 @@ async def test_the_api_key_is_sent_as_a_bearer_token() -> None:
     await provider.aclose()
     key = Settings(_env_file=None).payment_provider_api_key.get_secret_value()  # type: ignore[call-arg]
     assert seen == [f"Bearer {key}"]
+
+
+async def test_a_portal_answer_without_a_usable_url_is_provider_unavailable() -> None:
+    from services.billing_api.provider_adapter import PortalRequest
+
+    provider = adapter(
+        httpx.MockTransport(lambda request: httpx.Response(200, json={"url": "javascript:x"}))
+    )
+    with pytest.raises(ProviderUnavailable):
+        await provider.create_portal(PortalRequest("sub_1", "acc_1", "http://x.test/", None))
+    await provider.aclose()

@@ -108,3 +108,33 @@ class TestAccount:
         response = await site.page("/account")
         assert response.status_code == 303
         assert response.headers["location"] == "/signin?next=%2Faccount"
+
+
+class TestUpdateCard:
+    async def test_update_card_goes_to_the_providers_card_page(self, site: Site) -> None:
+        await site.sign_in()
+        await subscribe(site, SubscriptionStatus.PAST_DUE)
+        page = await site.page("/account", headers=EN)
+        assert "Payment overdue: please update your card" in page.text
+        response = await site.client.post("/account/card", data={"csrf": await site.csrf()})
+        assert response.status_code == 303
+        interstitial = await site.page(response.headers["location"], headers=EN)
+        assert "Redirecting you to the secure card page" in interstitial.text
+        assert 'href="https://pay.example/portal/sub_fake_account"' in interstitial.text
+        sent = site.provider.portals[0]
+        assert sent.return_url == "http://landing.test/account?notice=portal"
+        assert sent.locale == "en"
+
+    async def test_without_a_subscription_there_is_no_card_to_update(self, site: Site) -> None:
+        await site.sign_in()
+        response = await site.client.post(
+            "/account/card", data={"csrf": await site.csrf()}, headers=EN
+        )
+        assert response.status_code == 404
+        assert "You do not have a subscription yet." in response.text
+
+    async def test_back_from_the_portal_says_the_status_follows(self, site: Site) -> None:
+        await site.sign_in()
+        await subscribe(site, SubscriptionStatus.ACTIVE)
+        page = await site.page("/account?notice=portal", headers=EN)
+        assert "the status below updates within a few seconds" in page.text

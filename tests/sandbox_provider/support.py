@@ -27,7 +27,7 @@ WEBHOOK_SECRET = "whsec_c2FuZGJveC1wcm92aWRlci10ZXN0LXNlY3JldA=="
 PUBLIC_BASE = "http://sandbox.test"
 SUCCESS_URL = "http://landing.test/billing/success?paymentAttemptId=pa_test"
 CANCEL_URL = "http://landing.test/billing/cancel?paymentAttemptId=pa_test"
-TABLES = ("checkout_sessions", "subscriptions", "invoices", "webhook_events")
+TABLES = ("checkout_sessions", "subscriptions", "invoices", "webhook_events", "portal_sessions")
 
 
 # -- databases ------------------------------------------------------------------

@@ -28,6 +28,8 @@ from services.billing_api.provider_adapter import (
     CheckoutRequest,
     CheckoutState,
     CreatedCheckout,
+    CreatedPortal,
+    PortalRequest,
     ProviderEvent,
     ProviderUnavailable,
     SubscriptionState,
@@ -188,6 +190,11 @@ class StripeProvider:
             ),
         )
         return self._subscription(subscription, started)
+
+    async def create_portal(self, request: PortalRequest) -> CreatedPortal:
+        """The Protocol's card page: Stripe's billing portal for the account's customer."""
+        url = await self.create_portal_session(request.account_id, request.return_url)
+        return CreatedPortal(url=url)
 
     async def create_portal_session(self, account_id: str, return_url: str) -> str:
         """A billing portal session where the account updates its card; answers its URL."""

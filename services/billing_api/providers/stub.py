@@ -19,7 +19,9 @@ from services.billing_api.provider_adapter import (
     CheckoutRequest,
     CheckoutState,
     CreatedCheckout,
+    CreatedPortal,
     EventKind,
+    PortalRequest,
     ProviderEvent,
     ProviderUnavailable,
     SubscriptionState,
@@ -126,6 +128,21 @@ class StubProvider:
             "POST", f"/v1/subscriptions/{subscription_id}/cancel", {"at_period_end": at_period_end}
         )
         return _read(_subscription_state, subscription)
+
+    async def create_portal(self, request: PortalRequest) -> CreatedPortal:
+        portal = await self._call(
+            "POST",
+            "/v1/billing_portal/sessions",
+            {
+                "subscription": request.subscription_id,
+                "return_url": request.return_url,
+                "locale": request.locale,
+            },
+        )
+        url = portal.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ProviderUnavailable("sandbox portal session without a url")
+        return CreatedPortal(url=url)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         try:

@@ -31,7 +31,7 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "
 log = structlog.get_logger("gw_stack.sandbox.checkout")
 
 # Pages carry their own CSS and nothing else; they are never cached (they hold a form token).
-_PAGE_HEADERS = {
+PAGE_HEADERS = {
     "content-security-policy": (
         "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
     ),
@@ -53,7 +53,7 @@ def _page(
 ) -> HTMLResponse:
     context.update(locale=locale, t=texts(locale))
     return templates.TemplateResponse(
-        request, template, context, status_code=status_code, headers=_PAGE_HEADERS
+        request, template, context, status_code=status_code, headers=PAGE_HEADERS
     )
 
 
