@@ -154,28 +154,34 @@ async def start_checkout(
             prepare=prepare,
             finish=finish_or_expire,
         )
-    await _expire_other_pending(context, account_id, keep=str(answer.body["paymentAttemptId"]))
+    await _end_superseded(context, account_id)
     return answer
 
 
-async def _expire_other_pending(context: BillingContext, account_id: str, keep: str) -> None:
-    """End the account's older open checkouts at the provider.
+async def _end_superseded(context: BillingContext, account_id: str) -> None:
+    """End every open checkout of the account but its newest, at the provider.
 
     Two open checkouts (two tabs, a retry without a key) could both be paid, and the
-    customer charged twice for one plan; only the newest may stay payable. If the
-    provider cannot be reached now, the older session still ends at its own expiry.
+    customer charged twice for one plan; only the newest may stay payable. "Newest"
+    is one total order, (created_at, id), that every start agrees on, so starts
+    running at once never end each other's and all of them: each pass spares the
+    same newest one, and a start recorded after another's pass ends the older
+    ones itself. A session already paid is not ended: the provider settles once,
+    and we record what it says. If the provider cannot be reached now, an older
+    session still ends at its own expiry.
     """
     async with context.sessions() as session:
-        older = (
+        pending = (
             await session.scalars(
-                select(PaymentAttempt).where(
+                select(PaymentAttempt)
+                .where(
                     PaymentAttempt.account_id == account_id,
                     PaymentAttempt.status == AttemptStatus.PENDING,
-                    PaymentAttempt.id != keep,
                 )
+                .order_by(PaymentAttempt.created_at, PaymentAttempt.id)
             )
         ).all()
-    for attempt in older:
+    for attempt in pending[:-1]:
         try:
             await context.provider.expire_checkout(attempt.provider_session_id)
         except ProviderUnavailable:
