@@ -192,21 +192,36 @@ class StripeProvider:
         return self._subscription(subscription, started)
 
     async def create_portal(self, request: PortalRequest) -> CreatedPortal:
-        """The Protocol's card page: Stripe's billing portal for the account's customer."""
-        url = await self.create_portal_session(request.account_id, request.return_url)
-        return CreatedPortal(url=url)
-
-    async def create_portal_session(self, account_id: str, return_url: str) -> str:
-        """A billing portal session where the account updates its card; answers its URL."""
-        customer = await self._customer_for(account_id)
+        """A billing portal session opened on the card update, for the subscription's
+        customer. Whether a new card pays an open invoice at once is the portal's and the
+        dunning settings' choice in Stripe (docs/stripe.md)."""
+        customer = await self._customers.find(request.account_id)
+        if customer is None:  # made before billing_api recorded customers: ask Stripe
+            subscription = await self._call(
+                "retrieve subscription",
+                lambda: self._client.v1.subscriptions.retrieve_async(request.subscription_id),
+            )
+            customer = self._read("subscription", lambda data: str(data["customer"]), subscription)
+        params: dict[str, Any] = {
+            "customer": customer,
+            "return_url": request.return_url,
+            "locale": request.locale or "auto",
+            "flow_data": {
+                "type": "payment_method_update",
+                "after_completion": {
+                    "type": "redirect",
+                    "redirect": {"return_url": request.return_url},
+                },
+            },
+        }
         portal = await self._call(
             "create billing portal session",
             lambda: self._client.v1.billing_portal.sessions.create_async(
-                {"customer": customer, "return_url": return_url},
-                {"idempotency_key": f"gw-portal-{account_id}-{uuid.uuid4().hex}"},
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": f"gw-portal-{request.account_id}-{uuid.uuid4().hex}"},
             ),
         )
-        return self._read("billing portal session", lambda data: str(data["url"]), portal)
+        return self._read("billing portal session", lambda d: CreatedPortal(str(d["url"])), portal)
 
     async def _customer_for(self, account_id: str) -> str:
         """The account's Stripe customer: the recorded one, or a new one recorded now.

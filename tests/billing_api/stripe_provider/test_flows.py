@@ -266,14 +266,35 @@ async def test_the_stripe_customer_is_created_once_per_account(
     assert len({s["customer"] for s in sessions}) == 1
 
 
-async def test_the_portal_opens_for_the_accounts_customer(
-    app: FastAPI, customer: Customer, standin: StripeStandin
+async def test_the_portal_opens_the_card_update_for_the_accounts_customer(
+    customer: Customer, standin: StripeStandin
 ) -> None:
-    await customer.pay(await customer.start())
-    answer = await customer.client.post("/api/billing/portal", headers=customer.headers)
-    assert answer.status_code == 200, answer.text
-    url = answer.json()["url"]
-    assert url.startswith("https://billing.stripe.com/p/session/")
+    await customer.pay(await customer.start(), "4000000000000341")
+    await customer.advance(31)  # the renewal failed: past_due, the card must change
+    response = await customer.client.post(
+        "/api/billing/portal", json={"locale": "tr"}, headers=customer.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["url"].startswith("https://billing.stripe.com/p/session/")
     portal = next(r for r in standin.requests if r["path"] == "/v1/billing_portal/sessions")
     session = next(iter(standin.sessions.values()))
-    assert portal["params"] == {"customer": session["customer"], "return_url": f"{LANDING}/account"}
+    back = f"{LANDING}/account"
+    assert portal["params"] == {
+        "customer": session["customer"],
+        "return_url": back,
+        "locale": "tr",
+        "flow_data": {
+            "type": "payment_method_update",
+            "after_completion": {"type": "redirect", "redirect": {"return_url": back}},
+        },
+    }
+
+
+async def test_the_portal_is_503_when_stripe_is_down(
+    customer: Customer, standin: StripeStandin
+) -> None:
+    await customer.pay(await customer.start())
+    standin.fail_next(None, path="/v1/billing_portal/")
+    response = await customer.client.post("/api/billing/portal", headers=customer.headers)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "PROVIDER_UNAVAILABLE"
