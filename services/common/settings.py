@@ -173,6 +173,8 @@ def production_problems(settings: Settings) -> list[str]:
             )
         elif not key.startswith(LIVE_KEY_PREFIXES):
             problems.append("PAYMENT_PROVIDER_API_KEY is not a Stripe key (sk_live_/rk_live_)")
+        if not settings.webhook_secret.get_secret_value().startswith("whsec_"):
+            problems.append("WEBHOOK_SECRET is not a Stripe endpoint signing secret (whsec_…)")
         if settings.provider_api_base is not None:
             problems.append(
                 "PAYMENT_PROVIDER_ENDPOINT must be empty in production (Stripe, not a stand-in)"

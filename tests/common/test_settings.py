@@ -74,6 +74,11 @@ def test_production_accepts_a_restricted_live_key() -> None:
     assert settings(**(SAFE_PRODUCTION | {"payment_provider_api_key": "rk_live_51Hx0000"}))
 
 
+def test_production_refuses_a_webhook_secret_stripe_would_not_issue() -> None:
+    with pytest.raises(ValidationError, match="WEBHOOK_SECRET is not a Stripe endpoint"):
+        settings(**(SAFE_PRODUCTION | {"webhook_secret": "a-long-random-production-secret"}))
+
+
 def test_production_refuses_a_stripe_stand_in() -> None:
     stand_in = {"payment_provider_endpoint": "http://127.0.0.1:8420"}
     with pytest.raises(ValidationError, match="PAYMENT_PROVIDER_ENDPOINT"):
