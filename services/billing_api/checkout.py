@@ -256,8 +256,14 @@ async def _refresh_from_provider(
         )
         assert locked is not None
         if subscription is not None:
+            # Announced like a webhook's change: a buyer back before the webhook is the
+            # common case, and the webhook's same facts later announce nothing.
             await apply_subscription_state(
-                session, subscription, provider=context.provider.name, source="status_poll"
+                session,
+                subscription,
+                provider=context.provider.name,
+                source="status_poll",
+                subscribers=context.settings.events_subscribers,
             )
         await settle_checkout(session, locked, state)
     return locked

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from services.billing_api.models import PaymentAttempt, SubscriptionStatus
+from services.billing_api.models import OutboxMessage, PaymentAttempt, SubscriptionStatus
 from services.billing_api.provider_adapter import CheckoutOutcome
 from tests.billing_api.conftest import LANDING, checkout_body
 from tests.billing_api.fakes import FakeProvider
@@ -244,6 +244,20 @@ class TestStatus:
         assert body["error"] is None
         subscription = await client.get("/api/billing/subscription", headers=auth())
         assert subscription.json()["subscription"]["status"] == "active"
+
+    async def test_paid_before_the_webhook_is_announced_to_the_planner(
+        self, app: FastAPI, client: httpx.AsyncClient, auth: Any, provider: FakeProvider
+    ) -> None:
+        # The buyer's success page reads the status before the webhook is applied; the
+        # planner must still hear of the subscription (the webhook later changes nothing).
+        attempt_id = await self.start(client, auth())
+        provider.pay(provider.session_of(attempt_id))
+        await client.get(STATUS, params={"paymentAttemptId": attempt_id}, headers=auth())
+        async with app.state.billing.sessions() as session:
+            messages = (await session.scalars(select(OutboxMessage))).all()
+        assert [(m.event_type, m.account_id) for m in messages] == [
+            ("subscription.updated", "acc_alice")
+        ]
 
     async def test_declined_card_carries_the_code_and_a_turkish_message(
         self, client: httpx.AsyncClient, auth: Any, provider: FakeProvider
