@@ -291,3 +291,48 @@ async def test_any_arrival_order_ends_at_the_newest_state(
         for event_ in phase:
             assert (await post(client, event_.body)).status_code == 200
         assert (await current(client, auth, account))["status"] == expected
+
+
+HOSTILE = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+_header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120)
+
+
+@HOSTILE
+@given(body=st.binary(max_size=300), header=_header_text)
+async def test_anything_unsigned_is_a_coded_400(
+    client: httpx.AsyncClient, body: bytes, header: str
+) -> None:
+    response = await client.post(HOOK, content=body, headers={"Stripe-Signature": header})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "WEBHOOK_SIGNATURE_INVALID"
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                 max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@HOSTILE
+@given(
+    event_type=st.sampled_from(sorted(["customer.subscription.updated",
+                                       "checkout.session.completed", "invoice.paid", "x"])),
+    obj=_json,
+)  # fmt: skip
+async def test_a_signed_event_of_any_shape_never_fails_the_server(
+    client: httpx.AsyncClient, event_type: str, obj: Any
+) -> None:
+    body = json.dumps(
+        {"id": f"evt_{time.monotonic_ns()}", "object": "event", "type": event_type,
+         "created": 1_800_000_000, "data": {"object": obj}}
+    ).encode()  # fmt: skip
+    response = await post(client, body)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["error"]["code"] == "WEBHOOK_PAYLOAD_INVALID"
