@@ -3,31 +3,27 @@
 A ``subscription.updated`` message is written in the same transaction as the
 change it announces, one row per subscriber, so a change is never committed
 without its announcement nor announced without being committed. Delivery
-retries with exponential backoff until the subscriber answers 2xx.
+retries with exponential backoff until the subscriber answers 2xx. The common
+outbound sender (``services/common/outbound.py``) claims each message with a lease
+before it posts, so two replicas never send one message twice.
 """
 
 from __future__ import annotations
 
 import json
-import random
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Sequence, Set
+from datetime import datetime, timedelta
 
 import httpx
-import standardwebhooks
-import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.billing_api.models import OutboxMessage, Subscription
 from services.billing_api.schemas import subscription_out
 from services.common.ids import new_id
+from services.common.outbound import Claimed, OutboundSender, RetryPolicy, SendResult
 from services.common.types import utcnow
 
-log = structlog.get_logger("gw_stack.billing_events")
-
-MAX_BACKOFF = timedelta(hours=1)
-BATCH = 50
 # About a day of hourly retries; after that a message waits for a person (last_error says why).
 MAX_DELIVERY_ATTEMPTS = 40
 
@@ -63,71 +59,79 @@ def announce_subscription(
         )
 
 
+# Outbound billing events: 1 s, 2 s, 4 s … capped at an hour, about a day in all.
+RETRY = RetryPolicy(base_seconds=1.0, max_seconds=3600.0, max_attempts=MAX_DELIVERY_ATTEMPTS)
+SEND_TIMEOUT_SECONDS = 5.0
+
+
 def backoff(attempts: int) -> timedelta:
-    """1 s, 2 s, 4 s … capped at an hour, with jitter so retries do not arrive in step."""
-    base = min(2 ** max(attempts - 1, 0), MAX_BACKOFF.total_seconds())
-    return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
+    """The delay before retrying after the ``attempts``-th failure (the common backoff)."""
+    return RETRY.delay(attempts)
+
+
+class _BillingOutbox:
+    """``billing_outbox`` as an outbox for the common sender: due messages in the order
+    they were written. The planner keeps the newest state it was told, so messages
+    need no per-account ordering."""
+
+    async def claim_next(
+        self,
+        session: AsyncSession,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        include_scheduled: bool,
+        exclude: Set[int],
+    ) -> Claimed | None:
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.delivered_at.is_(None),
+                OutboxMessage.attempts < MAX_DELIVERY_ATTEMPTS,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if not include_scheduled:
+            query = query.where(OutboxMessage.next_attempt_at <= now)
+        if exclude:
+            query = query.where(OutboxMessage.id.not_in(exclude))
+        row = await session.scalar(query)
+        if row is None:
+            return None
+        row.lease_until = lease_until
+        return Claimed(row.id, row.message_id, row.subscriber_url, row.payload, row.attempts)
+
+    async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
+        values: dict[str, object] = {
+            "attempts": result.attempts,
+            "lease_until": None,
+            "last_status_code": result.status_code,
+            "last_error": result.error,
+        }
+        if result.delivered:
+            values["delivered_at"] = utcnow()
+        elif result.next_attempt_at is not None:
+            values["next_attempt_at"] = result.next_attempt_at
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == claimed.key).values(**values)
+        )
 
 
 async def deliver_due(
     sessions: async_sessionmaker[AsyncSession], client: httpx.AsyncClient, secret: str
 ) -> int:
-    """Send every message that is due; returns how many were delivered."""
-    signer = standardwebhooks.Webhook(secret)
-    async with sessions() as session:
-        due = (
-            await session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.delivered_at.is_(None),
-                    OutboxMessage.next_attempt_at <= utcnow(),
-                    OutboxMessage.attempts < MAX_DELIVERY_ATTEMPTS,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(BATCH)
-            )
-        ).all()
-    delivered = 0
-    for message in due:
-        error = await _send(client, signer, message)
-        async with sessions() as session, session.begin():
-            row = await session.get(OutboxMessage, message.id, with_for_update=True)
-            if row is None or row.delivered_at is not None:
-                continue
-            row.attempts += 1
-            if error is None:
-                row.delivered_at = utcnow()
-                delivered += 1
-            else:
-                row.last_error = error
-                row.next_attempt_at = utcnow() + backoff(row.attempts)
-                log.warning(
-                    "billing event not delivered",
-                    subscriber=row.subscriber_url,
-                    attempts=row.attempts,
-                    error=error,
-                )
-    return delivered
-
-
-async def _send(
-    client: httpx.AsyncClient, signer: standardwebhooks.Webhook, message: OutboxMessage
-) -> str | None:
-    now = utcnow()
-    signature = signer.sign(message.message_id, now, message.payload)
-    try:
-        response = await client.post(
-            message.subscriber_url,
-            content=message.payload.encode(),
-            headers={
-                "content-type": "application/json",
-                "webhook-id": message.message_id,
-                "webhook-timestamp": str(int(now.timestamp())),
-                "webhook-signature": signature,
-            },
-        )
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}"
-    if response.status_code // 100 != 2:
-        return f"HTTP {response.status_code}"
-    return None
+    """Send every message that is due, each claimed before it is sent (so replicas
+    never send one twice); returns how many were delivered."""
+    sender = OutboundSender(
+        sessions,
+        _BillingOutbox(),
+        client,
+        secret=secret,
+        policy=RETRY,
+        timeout_seconds=SEND_TIMEOUT_SECONDS,
+        user_agent="gw_stack-billing-api/0.1",
+    )
+    return (await sender.deliver_due()).delivered

@@ -1,0 +1,204 @@
+"""Sending signed webhooks from a durable outbox: claim with a lease, sign, post, record.
+
+The one sender behind the sandbox's provider webhooks and billing_api's billing
+events. A message is claimed with a short lease in its own transaction (``SELECT …
+FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas passing over the same table
+take different rows; SQLite's write lock at BEGIN does the same), sent outside any
+transaction, and its result recorded. Never send first and lock afterwards: two
+replicas would both send. A sender that dies mid-send leaves a lease that runs
+out, and the message is sent again, so delivery is at least once and receivers
+dedupe on ``webhook-id``; without a crash each message is sent once.
+
+What differs between outboxes (which rows are due, in what order, what columns
+record a result) is each table's ``OutboxTable``; the flow, the signature, the
+HTTP call and the one backoff function are here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Set
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common import signing
+from services.common.types import utcnow
+
+log = structlog.get_logger("gw_stack.outbound")
+
+_LEASE_MARGIN_SECONDS = 5.0
+_jitter = secrets.SystemRandom()
+
+
+def backoff_seconds(attempts: int, *, base_seconds: float, max_seconds: float) -> float:
+    """Delay after the ``attempts``-th failure: doubling from ``base_seconds`` up to
+    ``max_seconds``, then ±20% jitter so many messages failing together do not all
+    come back at the same moment."""
+    nominal = min(max_seconds, base_seconds * 2.0 ** min(max(attempts - 1, 0), 40))
+    return nominal * _jitter.uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    base_seconds: float
+    max_seconds: float
+    max_attempts: int  # after this many failed sends a message is given up (last_error says why)
+
+    def delay(self, attempts: int) -> timedelta:
+        return timedelta(
+            seconds=backoff_seconds(
+                attempts, base_seconds=self.base_seconds, max_seconds=self.max_seconds
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message this sender holds the lease on."""
+
+    key: int  # the row's primary key
+    message_id: str  # Standard Webhooks ``webhook-id``
+    url: str
+    payload: str
+    attempts: int  # sends before this one
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    attempts: int  # sends including this one
+    status_code: int | None
+    error: str | None
+    next_attempt_at: datetime | None  # when to try again; None once delivered or given up
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None
+
+    @property
+    def given_up(self) -> bool:
+        return self.error is not None and self.next_attempt_at is None
+
+
+class OutboxTable(Protocol):
+    """How one outbox table is read and written; every call runs in the sender's transaction."""
+
+    async def claim_next(
+        self,
+        session: AsyncSession,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        include_scheduled: bool,
+        exclude: Set[int],
+    ) -> Claimed | None:
+        """Lock the next due row (``with_for_update(skip_locked=True)``), set its lease to
+        ``lease_until`` and return it; None when nothing is due."""
+        ...
+
+    async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
+        """Store the result and release the lease."""
+        ...
+
+
+@dataclass
+class FlushResult:
+    attempted: int = 0
+    delivered: int = 0
+    failed: int = 0
+    seen: set[int] = field(default_factory=set)
+
+
+class OutboundSender:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        table: OutboxTable,
+        client: httpx.AsyncClient,
+        *,
+        secret: str,
+        policy: RetryPolicy,
+        timeout_seconds: float,
+        user_agent: str,
+    ) -> None:
+        self._sessions = sessions
+        self._table = table
+        self._client = client
+        self._secret = secret
+        self._policy = policy
+        self._timeout = timeout_seconds
+        self._user_agent = user_agent
+
+    async def deliver_due(self, *, include_scheduled: bool = False) -> FlushResult:
+        """Send every message that is due (with ``include_scheduled``: also those waiting
+        out a backoff), each at most once per call, until none is left."""
+        result = FlushResult()
+        while claimed := await self._claim(include_scheduled, exclude=result.seen):
+            result.seen.add(claimed.key)
+            result.attempted += 1
+            if (await self._send(claimed)).delivered:
+                result.delivered += 1
+            else:
+                result.failed += 1
+        return result
+
+    async def _claim(self, include_scheduled: bool, *, exclude: Set[int]) -> Claimed | None:
+        # One at a time: a lease only has to outlast one request.
+        now = utcnow()
+        lease_until = now + timedelta(seconds=self._timeout + _LEASE_MARGIN_SECONDS)
+        async with self._sessions() as session, session.begin():
+            return await self._table.claim_next(
+                session,
+                now=now,
+                lease_until=lease_until,
+                include_scheduled=include_scheduled,
+                exclude=exclude,
+            )
+
+    async def _send(self, claimed: Claimed) -> SendResult:
+        body = claimed.payload.encode()
+        # The signature's timestamp is the real time of this attempt: receivers refuse
+        # stale ones, and a retry hours later must still verify.
+        headers = {
+            "content-type": "application/json",
+            "user-agent": self._user_agent,
+            **signing.signed_headers(self._secret, claimed.message_id, body),
+        }
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            response = await self._client.post(
+                claimed.url, content=body, headers=headers, timeout=self._timeout
+            )
+            status_code = response.status_code
+            if not response.is_success:
+                error = f"HTTP {status_code}"
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        result = self._result(claimed, status_code, error)
+        async with self._sessions() as session, session.begin():
+            await self._table.record(session, claimed, result)
+        self._log(claimed, result)
+        return result
+
+    def _result(self, claimed: Claimed, status_code: int | None, error: str | None) -> SendResult:
+        attempts = claimed.attempts + 1
+        next_attempt_at = None
+        if error is not None and attempts < self._policy.max_attempts:
+            next_attempt_at = utcnow() + self._policy.delay(attempts)
+        return SendResult(attempts, status_code, error, next_attempt_at)
+
+    def _log(self, claimed: Claimed, result: SendResult) -> None:
+        fields = {"message_id": claimed.message_id, "url": claimed.url, "attempts": result.attempts}
+        if result.delivered:
+            log.info("webhook delivered", **fields)
+        elif result.given_up:
+            log.warning("webhook given up", error=result.error, **fields)
+        else:
+            assert result.next_attempt_at is not None
+            retry_in = (result.next_attempt_at - utcnow()).total_seconds()
+            log.info("webhook failed, will retry", error=result.error, retry_s=retry_in, **fields)
