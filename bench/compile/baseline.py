@@ -49,71 +49,107 @@ def networkx_schedule(body: bytes) -> dict[str, tuple[int, int, int, int]]:
                 elapsed=link.get("lagUnit", "wd") == "ed",
             )
     order = list(nx.topological_sort(graph))
+    project_start = ordinal(0)
 
-    def finish_of(start: int, attrs: dict[str, Any]) -> int:
-        d: int = attrs["duration"]
-        if attrs["elapsed"] and d:
-            return count_before(ordinal(start) + d)
-        return start + d
-
-    def start_for_finish(finish: int, attrs: dict[str, Any]) -> int:
-        d: int = attrs["duration"]
-        if attrs["elapsed"] and d:
-            return count_before(ordinal(finish - 1) - d + 1)
-        return finish - d
-
-    def latest_start(finish: int, attrs: dict[str, Any]) -> int:
-        d: int = attrs["duration"]
-        if attrs["elapsed"] and d:
-            return count_before(ordinal(finish) - d + 1) - 1
-        return finish - d
-
-    def shifted(index: int, lag: int, elapsed: bool, from_finish: bool) -> int:
-        if not elapsed:
-            return index + lag
-        if from_finish:
-            return count_before(ordinal(index - 1) + 1 + lag)
-        return count_before(ordinal(index) + lag)
-
-    def unshifted(index: int, lag: int, elapsed: bool, from_finish: bool) -> int:
-        if not elapsed:
-            return index - lag
-        if from_finish:
-            return count_before(ordinal(index) - lag)
-        return count_before(ordinal(index) - lag + 1) - 1
+    def anchor(attrs: dict[str, Any], from_finish: bool, late: bool) -> int:
+        """The instant an elapsed-day link leaves a task from (DESIGN §8)."""
+        if attrs["duration"] == 0:  # a milestone is one instant
+            return int(attrs["lat" if late else "at"])
+        start = attrs["ls" if late else "es"]
+        if not from_finish:
+            return ordinal(start)
+        if attrs["elapsed"]:  # an elapsed task ends when its calendar days end
+            return ordinal(start) + int(attrs["duration"])
+        return ordinal(attrs["lf" if late else "ef"] - 1) + 1
 
     nodes = graph.nodes
     for node in order:
         attrs = nodes[node]
-        start = 0
+        d = attrs["duration"]
+        start, instant = 0, project_start
         for pred, link in graph.pred[node].items():
             p = nodes[pred]
             kind = link["type"]
-            source = p["ef"] if kind[0] == "F" else p["es"]
-            value = shifted(source, link["lag"], link["elapsed"], kind[0] == "F")
-            if kind[1] == "F":
-                value = start_for_finish(value, attrs)
+            to_finish = kind[1] == "F"
+            if link["elapsed"]:
+                x = anchor(p, kind[0] == "F", late=False) + link["lag"]
+                if d == 0:
+                    instant = max(instant, x)
+                    continue
+                if to_finish:
+                    value = count_before(x - d) if attrs["elapsed"] else count_before(x) - d
+                else:
+                    value = count_before(x)
+            else:
+                value = (p["ef"] if kind[0] == "F" else p["es"]) + link["lag"]
+                if d == 0:
+                    # a working-day requirement: the end of the workday before it
+                    instant = max(instant, ordinal(value - 1) + 1 if value > 0 else project_start)
+                    continue
+                if to_finish:
+                    if attrs["elapsed"]:
+                        value = count_before(ordinal(value - 1) + 1 - d)
+                    else:
+                        value -= d
             start = max(start, value)
+        if d == 0:
+            attrs["at"] = instant
+            attrs["es"] = attrs["ef"] = count_before(instant)
+            continue
         attrs["es"] = start
-        attrs["ef"] = finish_of(start, attrs)
+        attrs["ef"] = count_before(ordinal(start) + d) if attrs["elapsed"] else start + d
     finish = max((nodes[n]["ef"] for n in order), default=0)
 
     for node in reversed(order):
         attrs = nodes[node]
-        start_cap = None
-        finish_cap = finish
+        d = attrs["duration"]
+        # caps on the start and the finish, as indices and as instants
+        start_cap, finish_cap = None, finish
+        start_at, finish_at = None, None
         for succ, link in graph.succ[node].items():
             s = nodes[succ]
             kind = link["type"]
-            target = s["lf"] if kind[1] == "F" else s["ls"]
-            value = unshifted(target, link["lag"], link["elapsed"], kind[0] == "F")
-            if kind[0] == "F":
+            from_finish = kind[0] == "F"
+            if link["elapsed"]:
+                if s["duration"] == 0:
+                    target = s["lat"]
+                elif kind[1] == "S":
+                    target = ordinal(s["ls"])
+                elif s["elapsed"]:
+                    target = ordinal(s["ls"]) + s["duration"]
+                else:
+                    target = ordinal(s["lf"])
+                cap = target - link["lag"]
+                if from_finish:
+                    finish_at = cap if finish_at is None else min(finish_at, cap)
+                else:
+                    start_at = cap if start_at is None else min(start_at, cap)
+                continue
+            value = (s["lf"] if kind[1] == "F" else s["ls"]) - link["lag"]
+            if from_finish:
                 finish_cap = min(finish_cap, value)
             else:
                 start_cap = value if start_cap is None else min(start_cap, value)
-        late = latest_start(finish_cap, attrs)
+        if d == 0:
+            caps = [ordinal(finish_cap)]
+            caps += [c for c in (start_at, finish_at) if c is not None]
+            if start_cap is not None:
+                caps.append(ordinal(start_cap))
+            attrs["lat"] = min(caps)
+            attrs["ls"] = attrs["lf"] = count_before(attrs["lat"])
+            continue
+        if attrs["elapsed"]:
+            late = count_before(ordinal(finish_cap) - d + 1) - 1
+            if finish_at is not None:
+                late = min(late, count_before(finish_at - d + 1) - 1)
+        else:
+            late = finish_cap - d
+            if finish_at is not None:
+                late = min(late, count_before(finish_at) - d)
+        if start_at is not None:
+            late = min(late, count_before(start_at + 1) - 1)
         if start_cap is not None:
             late = min(late, start_cap)
         attrs["ls"] = late
-        attrs["lf"] = finish_of(late, attrs)
+        attrs["lf"] = count_before(ordinal(late) + d) if attrs["elapsed"] else late + d
     return {n: (a["es"], a["ef"], a["ls"], a["lf"]) for n, a in nodes.items()}

@@ -17,7 +17,7 @@ from services.planner.engine import PlanInvalid, compile_plan
 from services.planner.engine.calendar import WorkCalendar, WorkingTime
 from services.planner.engine.document import Calendar
 
-from .plans import plans
+from .plans import LINK_TYPES, plans
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -68,23 +68,45 @@ def expanded_links(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
     return links
 
 
-def shifted(cal: WorkCalendar, k: int, link: dict[str, Any], from_finish: bool) -> int:
-    lag: int = link.get("lag", 0)
-    if link.get("lagUnit", "wd") == "wd":
-        return k + lag
-    anchor = cal.ordinal(k - 1) + 1 if from_finish else cal.ordinal(k)
-    return cal.count_before(anchor + lag)
+def instant(
+    cal: WorkCalendar, task: dict[str, Any], row: dict[str, Any], from_finish: bool, early: bool
+) -> int:
+    """The instant (a midnight, as a day ordinal) an elapsed-day link leaves from.
+
+    A milestone's own instant is not in the output; the end of the workday
+    before its index is the earliest it can be (the project start at index
+    0 in early dates), so links checked from there hold if they hold at all.
+    """
+    start, finish = (row["es"], row["ef"]) if early else (row["ls"], row["lf"])
+    d = task.get("duration", 0)
+    if not d:
+        return cal.ordinal(0) if early and start == 0 else cal.ordinal(start - 1) + 1
+    if not from_finish:
+        return cal.ordinal(start)
+    if task.get("durationUnit") == "ed":  # it ends when its calendar days end
+        return cal.ordinal(start) + d
+    return cal.ordinal(finish - 1) + 1
 
 
 def assert_links_hold(doc: dict[str, Any], plan: dict[str, Any], early: bool) -> None:
     cal = calendar_of(doc)
     rows = {t["id"]: t for t in plan["tasks"]}
+    tasks = {t["id"]: t for t in doc["tasks"]}
     s_key, f_key = ("es", "ef") if early else ("ls", "lf")
     for p, q, link in expanded_links(doc):
         kind = link["type"]
-        source = rows[p][f_key] if kind[0] == "F" else rows[p][s_key]
+        lag = link.get("lag", 0)
         target = rows[q][f_key] if kind[1] == "F" else rows[q][s_key]
-        assert target >= shifted(cal, source, link, kind[0] == "F"), (p, q, link)
+        if link.get("lagUnit", "wd") == "wd":
+            source = rows[p][f_key] if kind[0] == "F" else rows[p][s_key]
+            assert target >= source + lag, (p, q, link)
+            continue
+        at = instant(cal, tasks[p], rows[p], kind[0] == "F", early) + lag
+        if kind[1] == "F" and tasks[q].get("durationUnit") == "ed" and tasks[q].get("duration"):
+            # an elapsed finish is an instant too, so the check is exact
+            assert cal.ordinal(rows[q][s_key]) + tasks[q]["duration"] >= at, (p, q, link)
+        else:
+            assert target >= cal.count_before(at), (p, q, link)
 
 
 class TestLinks:
@@ -147,6 +169,62 @@ class TestFloat:
         plan = compiled(doc)
         rows = {t["id"]: t for t in plan["tasks"]}
         assert all(rows[t]["totalFloat"] == 0 for t in plan["project"]["criticalPath"])
+
+
+def with_probes(doc: dict[str, Any], probes: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(doc, tasks=[*doc["tasks"], *probes])
+
+
+def probe(tid: str, source: str, kind: str, lag: int, unit: str = "ed") -> dict[str, Any]:
+    link = {"task": source, "type": kind, "lag": lag, "lagUnit": unit}
+    return {"id": tid, "name": tid, "duration": 1, "predecessors": [link]}
+
+
+class TestInstants:
+    """DESIGN §8: a milestone is one instant; an elapsed task ends when its days end."""
+
+    @SETTINGS
+    @given(plans(), st.integers(-4, 6), st.sampled_from(["wd", "ed"]))
+    def test_every_link_from_a_milestone_counts_from_one_instant(
+        self, doc: dict[str, Any], lag: int, unit: str
+    ) -> None:
+        milestones = [t["id"] for t in doc["tasks"] if not t.get("duration")]
+        if not milestones:
+            return
+        m = milestones[-1]
+        plan = compiled(
+            with_probes(doc, [probe(f"p{kind}", m, kind, lag, unit) for kind in LINK_TYPES])
+        )
+        rows = {t["id"]: t for t in plan["tasks"]}
+        # FS and SS agree, and so do FF and SF; a one-day probe finishes a day after it starts.
+        assert rows["pFS"]["es"] == rows["pSS"]["es"]
+        assert rows["pFF"]["es"] == rows["pSF"]["es"]
+
+    @SETTINGS
+    @given(plans(), st.integers(0, 9))
+    def test_a_milestone_with_no_predecessors_is_the_project_start(
+        self, doc: dict[str, Any], lag: int
+    ) -> None:
+        free = {"id": "free", "name": "Free", "milestone": True}
+        plan = compiled(with_probes(doc, [free, probe("after", "free", "FS", lag)]))
+        rows = {t["id"]: t for t in plan["tasks"]}
+        cal = calendar_of(doc)
+        assert (rows["free"]["es"], rows["free"]["ef"]) == (0, 0)
+        assert rows["after"]["es"] == cal.count_before(cal.ordinal(0) + lag)
+
+    @SETTINGS
+    @given(plans(), st.integers(1, 9), st.integers(-3, 9))
+    def test_an_elapsed_task_ends_when_its_days_end(
+        self, doc: dict[str, Any], days: int, lag: int
+    ) -> None:
+        source = doc["tasks"][-1]["id"]
+        elapsed = dict(probe("e", source, "FS", 0, "wd"), duration=days, durationUnit="ed")
+        plan = compiled(with_probes(doc, [elapsed, probe("f", "e", "FS", lag)]))
+        rows = {t["id"]: t for t in plan["tasks"]}
+        cal = calendar_of(doc)
+        ends = cal.ordinal(rows["e"]["es"]) + days
+        assert rows["e"]["ef"] == cal.count_before(ends)
+        assert rows["f"]["es"] == max(0, cal.count_before(ends + lag))
 
 
 class TestDeterminism:

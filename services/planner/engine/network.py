@@ -22,6 +22,13 @@ task, which is what makes large plans fast. Elapsed-day durations, summaries
 and elapsed-day links need both slots or the calendar; those nodes are marked
 in ``general`` and take the scheduler's general path.
 
+A milestone that an elapsed-day link touches is a *point* node: one instant
+for its start and its finish, which the scheduler carries beside its index
+(DESIGN §8). An elapsed-day link to or from a summary passes through a *hub*,
+a point node numbered after the roll-ups, that stands for the summary's
+instant on that side: its leaves feed it (or it feeds them), so the link is
+one entry however many leaves the summary has.
+
 ``build_network`` is the fast path for a document that decoded cleanly: it
 only answers whether the document is sound, and builds the network if so.
 When it is not, ``checks.py`` walks the document again to say why.
@@ -31,7 +38,6 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
@@ -40,21 +46,38 @@ from typing import Any, Final
 
 from .calendar import WorkingTime
 from .document import PlanDocument, Project, Resource, Task, ids_well_formed
+from .links import (
+    ELAPSED_LEAF,
+    GATE,
+    NO_LINKS,
+    PLAIN,
+    POINT,
+    ROLLUP,
+    ElapsedLink,
+    HubKey,
+    Links,
+    SlotLink,
+    hubs_for,
+    leaves_of,
+)
 
-# Node kinds; the leaves' come first, so ``kind <= ELAPSED_LEAF`` means a leaf.
-PLAIN: Final = 0  # a leaf whose finish is its start plus its duration in working days
-ELAPSED_LEAF: Final = 1  # a leaf with a duration in elapsed days
-GATE: Final = 2  # a summary task's own node
-ROLLUP: Final = 3  # a summary's roll-up node
+__all__ = [
+    "ELAPSED_LEAF",
+    "GATE",
+    "MICRO",
+    "NO_LINKS",
+    "PLAIN",
+    "POINT",
+    "ROLLUP",
+    "ElapsedLink",
+    "Network",
+    "SlotLink",
+    "build_network",
+    "known_time_zone",
+]
 
 MICRO: Final = 1_000_000  # assignment units are summed as integer millionths
 
-SlotLink = tuple[int, int]
-# (target slot, leaves from the finish, lag in calendar days, shift): the
-# requirement lands on the target slot less ``shift``, which is the target's
-# duration when a link to a plain task's finish was moved to its start.
-ElapsedLink = tuple[int, bool, int, int]
-NO_LINKS: Final[tuple[SlotLink, ...]] = ()
 _ID = attrgetter("id")
 
 
@@ -76,13 +99,15 @@ class Network:
     ids: list[str]
     index: dict[str, int]  # task id -> input position
     duration: list[int]  # per task; 0 for summaries, whose span comes from their children
-    kind: bytearray  # per node: PLAIN, ELAPSED_LEAF, GATE or ROLLUP
+    kind: bytearray  # per node: PLAIN, ELAPSED_LEAF, POINT, GATE or ROLLUP
     general: bytearray  # per node: 1 if the scheduler must take its general path
     parent: list[int]  # -1 for top-level tasks
     children: dict[int, list[int]]  # summary index -> child indices, input order
     rollup: list[int]  # node that carries a task's finish: itself, or n + k for summaries
     out: list[Sequence[SlotLink]]  # per slot: links leaving it
     elapsed_out: dict[int, list[ElapsedLink]]  # per node, only nodes that have some
+    hubs: dict[HubKey, int]  # the POINT node elapsed-day links to or from a summary pass
+    leaves: dict[int, list[int]]  # summary index -> its leaf tasks, only summaries with a hub
     order: Sequence[int]  # every node, topologically sorted
     deadline_ordinal: dict[int, int]  # task -> ordinal of its deadline day
     assignments: dict[int, list[tuple[int, int]]]  # task -> (resource index, micro-units)
@@ -177,9 +202,13 @@ def build_network(doc: PlanDocument, horizon_days: int) -> Network | None:
             # A zero-length task is a point in time whatever its unit.
             if durations[i] and not kind[i]:
                 kind[i] = ELAPSED_LEAF
+    hubs = hubs_for(tasks, index, children, nodes) if children else {}
+    leaves = {s: leaves_of(s, children) for s in {key[0] for key in hubs}}
     irregular = list(compress(range(nodes), kind))
+    nodes += len(hubs)
+    kind += bytes([POINT]) * len(hubs)
     general = bytearray(nodes)
-    for v in irregular:
+    for v in chain(irregular, hubs.values()):
         general[v] = 1
 
     deadline_ordinal: dict[int, int] = {}
@@ -200,11 +229,19 @@ def build_network(doc: PlanDocument, horizon_days: int) -> Network | None:
                 return None
             mine.append((r, round(assignment.units * MICRO)))
 
-    links = _Links(nodes, irregular, durations)
+    links = Links(kind, irregular, durations, n, hubs)
     # Links from a summary leave from its roll-up node.
     node_of = {**index, **{ids[s]: rollup[s] for s in children}} if children else index
-    if not links.add_task_links(tasks, node_of):
+    if not links.add_task_links(tasks, node_of, {rollup[s]: s for s in children}):
         return None
+    for (s, into, finish_side), hub in hubs.items():
+        # A summary's instant on one side is its latest leaf's; what a link
+        # requires of a summary, it requires of each leaf.
+        for leaf in leaves[s]:
+            if into:
+                links.add_elapsed(hub, False, leaf, finish_side, 0)
+            else:
+                links.add_elapsed(leaf, finish_side, hub, False, 0)
     for s, kids in children.items():
         top = rollup[s]
         for c in kids:
@@ -214,7 +251,7 @@ def build_network(doc: PlanDocument, horizon_days: int) -> Network | None:
             # child -> roll-up: the summary starts (finishes) no earlier than any child
             links.add(rollup[c], False, top, False, 0)
             links.add(rollup[c], True, top, True, 0)
-    for u in links.elapsed_out:
+    for u in chain(links.elapsed_out, links.points):
         general[u] = 1
 
     order: Sequence[int]
@@ -241,150 +278,10 @@ def build_network(doc: PlanDocument, horizon_days: int) -> Network | None:
         rollup=rollup,
         out=links.out,
         elapsed_out=links.elapsed_out,
+        hubs=hubs,
+        leaves=leaves,
         order=order,
         deadline_ordinal=deadline_ordinal,
         assignments=assignments,
         dependencies=links.dependencies,
     )
-
-
-class _Links:
-    """Files links by the slot they leave from, folding plain tasks' durations in."""
-
-    def __init__(self, nodes: int, irregular: list[int], duration: list[int]) -> None:
-        self.nodes = nodes
-        # Where a link from or to a node's finish is stored, and what it adds
-        # to the lag: the start and the duration for a plain task, the finish
-        # slot itself for the other (``irregular``) nodes.
-        self.finish_slot = list(range(nodes))
-        self.finish_add = duration + [0] * (nodes - len(duration))
-        for v in irregular:
-            self.finish_slot[v] = nodes + v
-            self.finish_add[v] = 0
-        # One shared empty tuple for the many slots nothing leaves from.
-        self.out: list[Sequence[SlotLink]] = [NO_LINKS] * (2 * nodes)
-        self.elapsed_out: dict[int, list[ElapsedLink]] = {}
-        self.forward = True  # every link goes from an earlier task to a later one
-        self.dependencies = 0
-
-    def add(self, u: int, from_finish: bool, v: int, to_finish: bool, lag: int) -> None:
-        if from_finish:
-            a = self.finish_slot[u]
-            lag += self.finish_add[u]
-        else:
-            a = u
-        if to_finish:
-            t = self.finish_slot[v]
-            lag -= self.finish_add[v]
-        else:
-            t = v
-        self._append(a, t, lag)
-
-    def _append(self, a: int, t: int, lag: int) -> None:
-        out = self.out[a]
-        if out:
-            out.append((t, lag))  # type: ignore[attr-defined]
-        else:
-            self.out[a] = [(t, lag)]
-
-    def add_task_links(self, tasks: tuple[Task, ...], node_of: dict[str, int]) -> bool:
-        """File every task's predecessors; ``False`` if one is unknown or itself.
-
-        ``node_of`` maps a task id to the node its links leave from: the
-        task's own index, or its roll-up node for a summary. The hot loop of
-        the fast path, written out by hand: one dictionary look-up and one
-        append per link.
-        """
-        out = self.out
-        finish_slot = self.finish_slot
-        finish_add = self.finish_add
-        elapsed_out = self.elapsed_out
-        get = node_of.get
-        forward = True
-        dependencies = 0
-        for i, links in enumerate(map(attrgetter("predecessors"), tasks)):
-            if not links:
-                continue
-            dependencies += len(links)
-            i_finish = finish_slot[i]
-            i_add = finish_add[i]
-            for link in links:
-                u = get(link.task)
-                if u is None or u >= i:
-                    if u is None or u == i:
-                        return False
-                    # A summary's own links to itself run through its
-                    # roll-up node and are caught as a cycle.
-                    forward = False
-                kind = link.type
-                if link.lag_unit != "wd":
-                    to_fin = kind[1] == "F"
-                    elapsed_out.setdefault(u, []).append(
-                        (
-                            i_finish if to_fin else i,
-                            kind[0] == "F",
-                            link.lag,
-                            i_add if to_fin else 0,
-                        )
-                    )
-                    continue
-                if kind == "FS":
-                    a = finish_slot[u]
-                    t = i
-                    lag = link.lag + finish_add[u]
-                elif kind == "SS":
-                    a = u
-                    t = i
-                    lag = link.lag
-                elif kind == "FF":
-                    a = finish_slot[u]
-                    t = i_finish
-                    lag = link.lag + finish_add[u] - i_add
-                else:
-                    a = u
-                    t = i_finish
-                    lag = link.lag - i_add
-                slot = out[a]
-                if slot:
-                    slot.append((t, lag))  # type: ignore[attr-defined]
-                else:
-                    out[a] = [(t, lag)]
-        self.forward = forward
-        self.dependencies = dependencies
-        return True
-
-    def topological_order(self) -> list[int]:
-        """Kahn's algorithm over the filed links; a node on or behind a cycle is left out.
-
-        It walks the slot lists directly (a slot's node is ``slot % nodes``)
-        rather than first building node-level successor lists.
-        """
-        nodes = self.nodes
-        out = self.out
-        elapsed_out = self.elapsed_out
-        indegree = [0] * nodes
-        for links in out:
-            for t, _ in links:
-                indegree[t % nodes] += 1
-        for elapsed in elapsed_out.values():
-            for t, _, _, _ in elapsed:
-                indegree[t % nodes] += 1
-        ready = deque(compress(range(nodes), map((0).__eq__, indegree)))
-        order: list[int] = []
-        append, popleft = order.append, ready.popleft
-        while ready:
-            u = popleft()
-            append(u)
-            for t, _ in chain(out[u], out[nodes + u]):
-                v = t % nodes
-                d = indegree[v] - 1
-                indegree[v] = d
-                if not d:
-                    ready.append(v)
-            for t, _, _, _ in elapsed_out.get(u, ()):
-                v = t % nodes
-                d = indegree[v] - 1
-                indegree[v] = d
-                if not d:
-                    ready.append(v)
-        return order

@@ -10,11 +10,14 @@ Plain tasks (see ``network.py``) carry one value, their start, through both
 passes; their finishes, late finishes and floats are then computed a whole
 column at a time. Every other node takes the general path, with both slots.
 
-Elapsed-day (``ed``) arithmetic anchors a finish at the end of its last
-workday and a start at the beginning of its first, adds the calendar days,
-and converts the instant back to a workday index. Each such conversion has an
-exact inverse, which the backward pass uses, so late dates stay the latest
-dates that keep every link satisfied.
+Elapsed-day (``ed``) arithmetic turns an event into an instant (a midnight,
+as a day ordinal), adds the calendar days, and converts the instant back to a
+workday index. A start is the beginning of its first workday and a finish
+the end of its last, except that an elapsed-duration task ends when its
+calendar days end, and a POINT node (a milestone with elapsed-day links, or a
+summary's hub) is one instant for both, which it carries through both passes
+beside its index. Each conversion has an exact inverse, which the backward
+pass uses, so late dates stay the latest dates that keep every link satisfied.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from itertools import compress, repeat
 from operator import add, sub
 
 from .calendar import WorkCalendar
-from .network import ELAPSED_LEAF, GATE, PLAIN, ROLLUP, Network
+from .critical_path import critical_path
+from .network import ELAPSED_LEAF, GATE, PLAIN, POINT, ROLLUP, Network
 
 _NEG = -(1 << 60)  # "no requirement" below any reachable index
 _POS = 1 << 60  # "no cap" above any reachable index
@@ -52,10 +56,10 @@ def schedule(net: Network, cal: WorkCalendar) -> Schedule:
     duration = net.duration
     kind = net.kind
     count_before = cal.count_before
-    # Tasks that are not plain: elapsed-duration leaves and summaries.
-    irregular = list(compress(range(n), kind[:n]))
+    # Tasks whose finish is not start plus duration: elapsed-duration leaves and summaries.
+    irregular = [u for u in compress(range(n), kind[:n]) if kind[u] != POINT]
 
-    early = _forward(net, cal)
+    early, early_at = _forward(net, cal)
     es = early[:n]
     ef = list(map(add, es, duration))
     for u in irregular:
@@ -67,7 +71,7 @@ def schedule(net: Network, cal: WorkCalendar) -> Schedule:
 
     # A summary's span and the free-float targets of links into it: its
     # earliest child start and finish. Roll-up nodes come in children-first order.
-    rollups = [u for u in net.order if u >= n] if net.children else []
+    rollups = [u for u in net.order if kind[u] == ROLLUP] if net.children else []
     summaries = list(net.children)
     first = early.copy()
     for r in rollups:
@@ -90,7 +94,7 @@ def schedule(net: Network, cal: WorkCalendar) -> Schedule:
     end_cap = finish if project_deadline_bound is None else min(finish, project_deadline_bound)
 
     late, free_start, floats = _backward(
-        net, cal, early, first, finish, end_cap, deadline_bound, summaries
+        net, cal, early, early_at, first, finish, end_cap, deadline_bound, summaries
     )
 
     ls = late[:n]
@@ -130,16 +134,19 @@ def schedule(net: Network, cal: WorkCalendar) -> Schedule:
         project_deadline_bound=project_deadline_bound,
         critical_path=[],
     )
-    result.critical_path = _critical_path(net, cal, result, early)
+    result.critical_path = critical_path(
+        net, cal, es=es, ef=ef, total_float=total, finish=finish, early=early, early_at=early_at
+    )
     return result
 
 
-def _forward(net: Network, cal: WorkCalendar) -> list[int]:
-    """Early values per slot, pushed along links in topological order.
+def _forward(net: Network, cal: WorkCalendar) -> tuple[list[int], dict[int, int]]:
+    """Early values per slot, pushed along links in topological order, and POINT instants.
 
     A slot holds the requirement on its node's start (finish) until the node
     is reached, then its value: nothing is pushed into a node after that. A
-    plain task's finish slot is not kept up to date here.
+    plain task's finish slot is not kept up to date here. ``at`` does the
+    same for POINT nodes' instants.
     """
     nodes = net.nodes
     out = net.out
@@ -150,6 +157,8 @@ def _forward(net: Network, cal: WorkCalendar) -> list[int]:
     ordinal = cal.ordinal
     count_before = cal.count_before
     early = [0] * nodes + [_NEG] * nodes
+    at: dict[int, int] = {}
+    project_start = ordinal(0)
     for u in net.order:
         s = early[u]
         if not general[u]:
@@ -167,6 +176,16 @@ def _forward(net: Network, cal: WorkCalendar) -> list[int]:
             if f > _NEG:
                 s = max(s, count_before(ordinal(f - 1) - d + 1))
             f = count_before(ordinal(s) + d)
+        elif k == POINT:
+            # One instant: the latest its links require, no earlier than the
+            # project start; a working-day requirement is the end of the
+            # workday before it.
+            instant = project_start if s <= 0 else ordinal(s - 1) + 1
+            required = at.get(u, _NEG)
+            if required > instant:
+                instant = required
+            at[u] = instant
+            s = f = count_before(instant)
         # Gates and roll-ups take their requirements as their values.
         early[u] = s
         early[nodes + u] = f
@@ -178,20 +197,31 @@ def _forward(net: Network, cal: WorkCalendar) -> list[int]:
             r = f + lag
             if r > early[t]:
                 early[t] = r
-        for t, from_finish, lag, shift in elapsed_out.get(u, ()):
-            if from_finish:  # a finish is anchored at the end of its last workday
-                r = count_before(ordinal(f - 1) + 1 + lag) - shift
+        elapsed = elapsed_out.get(u)
+        if elapsed is None:
+            continue
+        if k == POINT:
+            start_at = finish_at = at[u]
+        else:
+            start_at = ordinal(s)
+            finish_at = start_at + duration[u] if k == ELAPSED_LEAF else ordinal(f - 1) + 1
+        for t, from_finish, lag, shift, to_instant in elapsed:
+            x = (finish_at if from_finish else start_at) + lag
+            if to_instant:
+                if x > at.get(t, _NEG):
+                    at[t] = x
             else:
-                r = count_before(ordinal(s) + lag) - shift
-            if r > early[t]:
-                early[t] = r
-    return early
+                r = count_before(x) - shift
+                if r > early[t]:
+                    early[t] = r
+    return early, at
 
 
 def _backward(
     net: Network,
     cal: WorkCalendar,
     early: list[int],
+    early_at: dict[int, int],
     first: list[int],
     finish: int,
     end_cap: int,
@@ -228,6 +258,10 @@ def _backward(
     floats: dict[int, tuple[int, int]] = {}
     late = [0] * (2 * nodes)
     slack_to = first
+    # POINT nodes' late instants, and the instants links into them are measured
+    # against for free float: a milestone's early instant, a hub's caps.
+    late_at: dict[int, int] = {}
+    slack_at = dict(early_at)
     # The "least over outgoing links" loop below is written out once per kind of node
     # (plain task, start side, finish side) on purpose: a helper call per link costs
     # more than the whole backward pass at 100k tasks (see bench/compile).
@@ -247,13 +281,13 @@ def _backward(
             continue
 
         k = kind[u]
-        leaf = k <= ELAPSED_LEAF
+        leaf = k <= POINT and u < n  # a task, not a summary's node or hub
         if leaf:
             cf = end_cap
             ecf = finish
         else:
             cf = ecf = _POS
-        if k != GATE:  # a summary's deadline binds through its roll-up node
+        if k != GATE and (leaf or k == ROLLUP):  # a summary's deadline binds via its roll-up
             limit = deadline_bound.get(u if u < n else summaries[u - n])
             if limit is not None and limit < cf:
                 cf = limit
@@ -272,23 +306,57 @@ def _backward(
             x = slack_to[t] - lag
             if x < ecf:
                 ecf = x
-        for t, from_finish, lag, shift in elapsed_out.get(u, ()):
-            late_t = late[t] + shift
-            slack_t = slack_to[t] + shift
-            if from_finish:
-                x = count_before(ordinal(late_t) - lag)
-                if x < cf:
-                    cf = x
-                x = count_before(ordinal(slack_t) - lag)
-                if x < ecf:
-                    ecf = x
+        if k == POINT:
+            # One instant, so every cap is on it: a working-day cap on its
+            # index c allows up to the start of workday c.
+            if cf < cs:
+                cs = cf
+            if ecf < ecs:
+                ecs = ecf
+            latest = ordinal(cs) if cs < _POS else _POS
+            least = ordinal(ecs) if ecs < _POS else _POS
+            latest_fin = least_fin = _POS
+        else:
+            latest = least = _POS  # caps on the anchor of an elapsed-day link, as instants
+            latest_fin = least_fin = _POS
+        for t, from_finish, lag, shift, to_instant in elapsed_out.get(u, ()):
+            if to_instant:
+                x = late_at[t] - lag
+                y = slack_at[t] - lag
             else:
-                x = count_before(ordinal(late_t) - lag + 1) - 1
-                if x < cs:
-                    cs = x
-                x = count_before(ordinal(slack_t) - lag + 1) - 1
-                if x < ecs:
-                    ecs = x
+                x = ordinal(late[t] + shift) - lag
+                y = ordinal(slack_to[t] + shift) - lag
+            if from_finish and k != POINT:
+                if x < latest_fin:
+                    latest_fin = x
+                if y < least_fin:
+                    least_fin = y
+            else:
+                if x < latest:
+                    latest = x
+                if y < least:
+                    least = y
+        if k == POINT:
+            late_at[u] = latest
+            s = count_before(latest)
+            late[u] = late[nodes + u] = s
+            if leaf:
+                es = early[u]
+                tf = s - es
+                ff = min(count_before(least) - es, tf) if least < _POS else tf
+                floats[u] = (tf, ff if ff > 0 else 0)
+            else:  # a hub passes its successors' caps on, as a roll-up does
+                slack_at[u] = least
+            continue
+        # An instant cap on a start is the latest workday beginning by then.
+        if latest < _POS:
+            x = count_before(latest + 1) - 1
+            if x < cs:
+                cs = x
+        if least < _POS:
+            x = count_before(least + 1) - 1
+            if x < ecs:
+                ecs = x
         if not leaf:
             late[u] = cs
             late[nodes + u] = cf
@@ -298,11 +366,28 @@ def _backward(
             continue
         d = duration[u]
         if k == PLAIN:
+            if latest_fin < _POS:  # a finish ends at the end of its last workday
+                x = count_before(latest_fin)
+                if x < cf:
+                    cf = x
+            if least_fin < _POS:
+                x = count_before(least_fin)
+                if x < ecf:
+                    ecf = x
             s = cf - d
             if cs < s:
                 s = cs
             f = s + d
         else:
+            # An elapsed task ends d calendar days after it starts.
+            if latest_fin < _POS:
+                x = count_before(latest_fin - d + 1) - 1
+                if x < cs:
+                    cs = x
+            if least_fin < _POS:
+                x = count_before(least_fin - d + 1) - 1
+                if x < ecs:
+                    ecs = x
             s = count_before(ordinal(cf) - d + 1) - 1
             if cs < s:
                 s = cs
@@ -317,81 +402,3 @@ def _backward(
         ff = min(ecs - es, ecf - ef, tf)
         floats[u] = (tf, ff if ff > 0 else 0)
     return late, free_start, floats
-
-
-def _critical_path(net: Network, cal: WorkCalendar, sched: Schedule, early: list[int]) -> list[int]:
-    """The chain of driving links that ends the project, walked back to its start.
-
-    It starts at the leaf task that finishes the project with the least total
-    float (the latest-starting one, so a closing milestone is included), and
-    at each step moves to the driving predecessor (the one whose link fixed
-    the task's early start) with the least float. Ties go to the
-    smallest id, so the path does not depend on the order tasks were listed in.
-    """
-    n = net.size
-    nodes = net.nodes
-    ids = net.ids
-    kind = net.kind
-    tf = sched.total_float
-    ends = [
-        i for i in compress(range(n), map(sched.finish.__eq__, sched.ef)) if kind[i] <= ELAPSED_LEAF
-    ]
-    if not ends:
-        return []
-    current = min(ends, key=lambda i: (tf[i], -sched.es[i], ids[i]))
-    path = [current]
-    ordinal = cal.ordinal
-    count_before = cal.count_before
-    index = net.index
-    rollup = net.rollup
-    while True:
-        start = sched.es[current]
-        d = net.duration[current]
-        best: int | None = None
-        holder = current
-        while holder >= 0:
-            for link in net.tasks[holder].predecessors:
-                src = index[link.task]
-                node = rollup[src]
-                starts = link.type[0] == "S"
-                value = early[node] if starts else early[nodes + node]
-                if link.lag_unit == "wd":
-                    required = value + link.lag
-                elif starts:
-                    required = count_before(ordinal(value) + link.lag)
-                else:
-                    required = count_before(ordinal(value - 1) + 1 + link.lag)
-                if link.type[1] == "F":  # the link binds the finish
-                    if kind[current] == ELAPSED_LEAF:
-                        required = count_before(ordinal(required - 1) - d + 1)
-                    else:
-                        required -= d
-                if required != start:
-                    continue
-                leaf = _driving_leaf(net, src, starts, early, tf)
-                if best is None or (tf[leaf], ids[leaf]) < (tf[best], ids[best]):
-                    best = leaf
-            holder = net.parent[holder]
-        if best is None:
-            break
-        path.append(best)
-        current = best
-    path.reverse()
-    return path
-
-
-def _driving_leaf(
-    net: Network,
-    task: int,
-    starts: bool,
-    early: list[int],
-    tf: list[int],
-) -> int:
-    """Descend from a summary to the leaf whose start (or finish) it reports."""
-    ids = net.ids
-    shift = 0 if starts else net.nodes
-    while task in net.children:
-        target = early[net.rollup[task] + shift]
-        candidates = [c for c in net.children[task] if early[net.rollup[c] + shift] == target]
-        task = min(candidates, key=lambda c: (tf[c], ids[c]))
-    return task
