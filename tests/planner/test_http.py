@@ -67,14 +67,23 @@ class TestCompile:
             [],
         )
 
-    @pytest.mark.parametrize("body", [b"5 x", b'{"schemaVersion": "\xff"}'])
-    async def test_malformed_json_found_past_a_wrong_type_is_still_400(
-        self, client: httpx.AsyncClient, auth: dict[str, str], body: bytes
+    @pytest.mark.parametrize(
+        ("language", "message"),
+        [
+            ("en", "The plan is not valid JSON (line 3, column 13)."),
+            ("tr-TR,tr;q=0.9", "Plan geçerli bir JSON değil (satır 3, sütun 13)."),
+        ],
+    )
+    async def test_unparseable_json_says_where(
+        self, client: httpx.AsyncClient, auth: dict[str, str], language: str, message: str
     ) -> None:
-        # Found by schemathesis: these used to escape as a 500.
-        response = await client.post(URL, content=body, headers=auth)
+        body = b'{\n  "schemaVersion": "1.0",\n  "tasks": [}\n}'
+        headers = {**auth, "Accept-Language": language}
+        response = await client.post(URL, content=body, headers=headers)
         assert response.status_code == 400
-        assert response.json()["error"]["code"] == "PLAN_INVALID_JSON"
+        error = response.json()["error"]
+        assert error["message"] == message
+        assert (error["details"]["line"], error["details"]["column"]) == (3, 13)
 
     async def test_body_over_the_limit(
         self, client: httpx.AsyncClient, auth: dict[str, str]

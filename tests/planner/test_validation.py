@@ -24,6 +24,12 @@ def details_of(doc: Any, code: str) -> dict[str, Any]:
     return next(p.details for p in caught.value.problems if p.code == code)
 
 
+def message_of(doc: Any, code: str) -> str:
+    with pytest.raises(PlanInvalid) as caught:
+        compile_plan(msgspec.json.encode(doc))
+    return next(p.message for p in caught.value.problems if p.code == code)
+
+
 class TestShape:
     def test_many_problems_in_one_answer(self) -> None:
         doc = document(
@@ -90,6 +96,23 @@ class TestShape:
         with pytest.raises(PlanJSONInvalid):
             compile_plan(body)
 
+    @pytest.mark.parametrize(
+        ("body", "line", "column"),
+        [
+            (b'{\n  "schemaVersion": "1.0",\n  "tasks": [1 2]\n}', 3, 15),
+            (b'{"schemaVersion": ', 1, 19),  # ran out of input at its end
+            (b"5 x", 1, 3),
+            (b'{"a": 1}}', 1, 9),
+            ('{"ad": "Görev", "x" 1}'.encode(), 1, 21),  # columns count characters, not bytes
+            (b'{\n"name": "\xff"}', 2, 10),  # not UTF-8
+        ],
+    )
+    def test_invalid_json_says_where(self, body: bytes, line: int, column: int) -> None:
+        with pytest.raises(PlanJSONInvalid) as caught:
+            compile_plan(body)
+        assert (caught.value.line, caught.value.column) == (line, column)
+        assert caught.value.details["line"] == line
+
     def test_at_most_a_hundred(self) -> None:
         doc = document([task(f"t{i}", -1) for i in range(150)])
         with pytest.raises(PlanInvalid) as caught:
@@ -138,17 +161,33 @@ class TestReferences:
             ("PLAN_FIELD_REQUIRED", "/tasks/4/duration"),
         ]
 
-    def test_cycle_reports_the_loop(self) -> None:
-        doc = document([task("b", 1, "a"), task("c", 1, "b"), task("a", 1, "c"), task("z", 1)])
+    def test_cycle_reports_the_loop_and_the_link_that_closes_it(self) -> None:
+        doc = document([task("b", 1, "a"), task("c", 1, "b"), task("a", 1, "z", "c"), task("z", 1)])
         assert details_of(doc, "PLAN_CYCLE") == {"cycle": ["a", "b", "c", "a"]}
+        # Read top to bottom, a's second predecessor (c) is the link that closes the loop.
+        assert problems_of(doc) == [("PLAN_CYCLE", "/tasks/2/predecessors/1")]
+        assert message_of(doc, "PLAN_CYCLE") == (
+            "dependency cycle: a -> b -> c -> a; the link from 'c' to 'a' closes it"
+        )
+
+    def test_the_closing_link_is_the_one_written_last(self) -> None:
+        doc = document([task("a", 1, "c"), task("b", 1, "a"), task("c", 1, "b")])
+        assert problems_of(doc) == [("PLAN_CYCLE", "/tasks/2/predecessors/0")]
 
     def test_link_between_summary_and_its_child_is_a_cycle(self) -> None:
         doc = document([task("p", None), task("c", 1, "p", parent="p")])
         assert details_of(doc, "PLAN_CYCLE") == {"cycle": ["c", "p", "c"]}
+        assert problems_of(doc) == [("PLAN_CYCLE", "/tasks/1/predecessors/0")]
+        # The other way round: the summary waits for its own child.
+        doc = document([task("p", None, "c"), task("c", 1, parent="p")])
+        assert problems_of(doc) == [("PLAN_CYCLE", "/tasks/0/predecessors/0")]
 
     def test_two_separate_cycles(self) -> None:
         doc = document([task("a", 1, "b"), task("b", 1, "a"), task("x", 1, "y"), task("y", 1, "x")])
-        assert problems_of(doc) == [("PLAN_CYCLE", "/tasks/0"), ("PLAN_CYCLE", "/tasks/2")]
+        assert problems_of(doc) == [
+            ("PLAN_CYCLE", "/tasks/1/predecessors/0"),
+            ("PLAN_CYCLE", "/tasks/3/predecessors/0"),
+        ]
 
     def test_too_large(self) -> None:
         doc = document([task(f"t{i}", 1) for i in range(11)])

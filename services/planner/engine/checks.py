@@ -301,9 +301,35 @@ def _report_cycles(
         names = [name for name, _ in steps]
         names.append(names[0])
         shown = names if len(names) <= 12 else [*names[:10], "…", names[-1]]
-        problems.add(
-            ProblemCode.CYCLE,
-            "dependency cycle: " + " -> ".join(shown),
-            pointer("tasks", steps[0][1]),
-            {"cycle": names},
-        )
+        message = "dependency cycle: " + " -> ".join(shown)
+        path = pointer("tasks", steps[0][1])
+        closing = _closing_link(steps, tasks)
+        if closing is not None:
+            task, j, before = closing
+            message += f"; the link from {before!r} to {_id_of(tasks[task])!r} closes it"
+            path = pointer("tasks", task, "predecessors", j)
+        problems.add(ProblemCode.CYCLE, message, path, {"cycle": names})
+
+
+def _closing_link(
+    steps: list[tuple[str, int]], tasks: list[Task | str | None]
+) -> tuple[int, int, str] | None:
+    """The loop's link written last in the document: ``(task, predecessor index, its id)``.
+
+    Reading the plan top to bottom, that link is the one that closes the
+    loop, so the problem's path points at it. A step of the loop is a link
+    when the later task names the earlier one among its predecessors; the
+    others are a summary's own structure (a child inside its summary).
+    """
+    best: tuple[int, int, str] | None = None
+    for k, (name, _) in enumerate(steps):
+        later = steps[(k + 1) % len(steps)][1]
+        task = tasks[later]
+        if task is None or isinstance(task, str):
+            continue
+        for j, link in enumerate(task.predecessors):
+            if link.task == name:
+                if best is None or (later, j) > best[:2]:
+                    best = (later, j, name)
+                break
+    return best  # structure alone cannot close a loop, so there is always one

@@ -16,6 +16,7 @@ Three paths, fastest first:
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from operator import attrgetter
 from typing import Any, Final, TypeVar
@@ -38,7 +39,51 @@ _NOT_JSON: Final = (msgspec.DecodeError, UnicodeDecodeError)
 
 
 class PlanJSONInvalid(Exception):
-    """The body is not JSON at all (400 rather than 422)."""
+    """The body is not JSON at all (400 rather than 422); ``line`` and ``column`` say where.
+
+    Both count from 1, the column in characters, as editors show them.
+    ``reason`` is the parser's own (English) account of what it found there.
+    """
+
+    def __init__(self, reason: str, *, line: int, column: int) -> None:
+        super().__init__(f"{reason} (line {line}, column {column})")
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "reason": self.reason}
+
+
+# msgspec names the offset of the byte it stopped at: "... (byte 23)"; for
+# trailing characters, the offset just past the first of them.
+_BYTE_OFFSET: Final = re.compile(r"\s*\(byte (\d+)\)$")
+
+
+def _not_json(body: bytes | str, exc: Exception) -> PlanJSONInvalid:
+    """Where in ``body`` the decoder gave up, as a line and a column."""
+    data = body.encode() if isinstance(body, str) else bytes(body)
+    reason = str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        # msgspec's position is inside the string it was reading; decoding the
+        # whole body again finds the bad byte's place in the document.
+        try:
+            data.decode()
+        except UnicodeDecodeError as whole:
+            offset, reason = whole.start, f"invalid UTF-8 byte 0x{data[whole.start]:02x}"
+        else:  # pragma: no cover - msgspec and the codec disagree
+            offset = len(data)
+    elif match := _BYTE_OFFSET.search(reason):
+        reason = reason[: match.start()]
+        offset = int(match.group(1)) - reason.endswith("trailing characters")
+        offset = min(max(0, offset), len(data))
+    else:  # "Input data was truncated": it ran out of input
+        offset = len(data)
+    before = data[:offset].decode(errors="replace")
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return PlanJSONInvalid(reason, line=line, column=column)
 
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -57,7 +102,7 @@ def read_document(
     except msgspec.ValidationError:
         doc = None
     except _NOT_JSON as exc:
-        raise PlanJSONInvalid(str(exc)) from exc
+        raise _not_json(body, exc) from exc
     if doc is None:
         _report_malformed(body, max_tasks=max_tasks, horizon_days=horizon_days)
     assert doc is not None
@@ -119,7 +164,7 @@ def _report_malformed(body: bytes | str, *, max_tasks: int, horizon_days: int) -
     except _NOT_JSON as exc:
         # The typed decoder can stop at the first value of the wrong type
         # before it reaches a syntax error further on (``5 x``).
-        raise PlanJSONInvalid(str(exc)) from exc
+        raise _not_json(body, exc) from exc
     tasks = raw.get("tasks") if isinstance(raw, dict) else None
     if isinstance(tasks, list) and len(tasks) > max_tasks:
         raise _too_large(len(tasks), max_tasks)

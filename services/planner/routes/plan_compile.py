@@ -19,6 +19,7 @@ from services.planner.access_lookup import AccessAnswer
 from services.planner.compile_slots import CompileSlots
 from services.planner.context import AccountAccess, Slots
 from services.planner.engine import CompiledPlan, PlanInvalid, PlanJSONInvalid, compile_plan
+from services.planner.engine.messages import invalid_json_message, locale_of
 from services.planner.wire_schema import COMPILED_PLAN_REF, PLAN_DOCUMENT_REF, PROBLEM_REF
 
 router = APIRouter(tags=["plans"])
@@ -82,12 +83,19 @@ PLAN_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def problems_response(
-    request: Request, code: ErrorCode, status: int, problems: list[Any], *, truncated: bool = False
+    request: Request,
+    code: ErrorCode,
+    status: int,
+    problems: list[Any],
+    *,
+    truncated: bool = False,
+    message: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"ok": False, **error_body(code, locale=preferred_locale(request))}
     if truncated:
-        body["error"]["details"] = {"truncated": True}
-    body["errors"] = msgspec.to_builtins(problems)
+        details = {"truncated": True}
+    error = error_body(code, locale=preferred_locale(request), message=message, details=details)
+    body: dict[str, Any] = {"ok": False, **error, "errors": msgspec.to_builtins(problems)}
     return JSONResponse(body, status_code=status)
 
 
@@ -133,8 +141,17 @@ async def run_compiler(
         try:
             # Off the event loop: a large plan takes a second of CPU.
             return await run_in_threadpool(compiler, body, max_tasks=limit)
-        except PlanJSONInvalid:
-            return problems_response(request, ErrorCode.PLAN_INVALID_JSON, 400, [])
+        except PlanJSONInvalid as exc:
+            # Where the body stops being JSON, in the reader's language.
+            locale = locale_of(preferred_locale(request))
+            return problems_response(
+                request,
+                ErrorCode.PLAN_INVALID_JSON,
+                400,
+                [],
+                message=invalid_json_message(exc.line, exc.column, locale),
+                details=exc.details,
+            )
         except PlanInvalid as exc:
             if exc.too_large:
                 return problems_response(request, ErrorCode.PLAN_TOO_LARGE, 413, exc.problems)
@@ -175,7 +192,9 @@ async def compile_endpoint(
     The answer has early and late dates, working-day offsets, total and free
     float and the critical path for every task, resource over-allocations and
     scheduling warnings. A plan with problems answers 422 listing all of them
-    at once; the scheduling rules are in `docs/planner_engine.md`. More tasks
+    at once; a body that is not JSON answers 400 with the line and column
+    where it stops being JSON. The scheduling rules are in
+    `docs/planner_engine.md`. More tasks
     than your tier's `maxTasksPerPlan` is `413 PLAN_TOO_LARGE`; more running
     compilations than its `maxConcurrentPlans` is `429 PLAN_CONCURRENCY_LIMIT`.
     """
