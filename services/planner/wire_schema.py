@@ -24,6 +24,65 @@ _REF = "#/components/schemas/{name}"
 )
 
 
+# The request example of ``POST /v1/plan/compile``: a plan that compiles (a
+# test compiles it as the OpenAPI document shows it), small enough to read,
+# with a holiday, an elapsed-day task, a lag, a lead-in SS link, a milestone
+# and a deadline it misses by a day, so the answer shows warnings too.
+PLAN_EXAMPLE: dict[str, Any] = {
+    "schemaVersion": "1.0",
+    "project": {
+        "id": "website",
+        "name": "Website relaunch",
+        "start": "2027-01-04",
+        "timeZone": "Europe/Istanbul",
+        "calendar": "office",
+    },
+    "calendars": [
+        {
+            "id": "office",
+            "workweek": ["mon", "tue", "wed", "thu", "fri"],
+            "holidays": [{"date": "2027-01-06", "name": "Company day"}],
+        }
+    ],
+    "resources": [{"id": "alice", "name": "Alice"}],
+    "tasks": [
+        {
+            "id": "design",
+            "name": "Design",
+            "duration": 5,
+            "assignments": [{"resource": "alice"}],
+        },
+        {
+            "id": "review",
+            "name": "Design review",
+            "duration": 3,
+            "durationUnit": "ed",
+            "predecessors": [{"task": "design"}],
+        },
+        {
+            "id": "build",
+            "name": "Build",
+            "duration": 8,
+            "predecessors": [{"task": "review", "type": "FS", "lag": 1}],
+            "assignments": [{"resource": "alice"}],
+        },
+        {
+            "id": "docs",
+            "name": "Write the docs",
+            "duration": 3,
+            "predecessors": [{"task": "build", "type": "SS", "lag": 2}],
+        },
+        {
+            "id": "launch",
+            "name": "Launch",
+            "milestone": True,
+            "deadline": "2027-01-26",
+            "predecessors": [{"task": "build"}, {"task": "docs"}],
+        },
+    ],
+}
+
+
 def install_wire_schemas(app: FastAPI) -> None:
     """Add the msgspec-generated components to the app's OpenAPI document."""
     generate: Callable[[], dict[str, Any]] = app.openapi

@@ -156,6 +156,72 @@ class TestDeadlinesAndWarnings:
         assert negative.code == "SCHED_NEGATIVE_FLOAT"
         assert by_id(plan)["a"].total_float == -2
 
+    def test_every_warning_has_a_message_in_english_and_turkish(self) -> None:
+        doc = document(
+            [
+                task("a", 5, deadline="2027-01-06", assignments=[{"resource": "r"}]),
+                task("b", 2, assignments=[{"resource": "r"}]),
+            ],
+            start="2027-01-02",
+            deadline="2027-01-07",
+            resources=[{"id": "r", "name": "R"}],
+        )
+        english = [(w.code, w.message) for w in compile_doc(doc).warnings]
+        turkish = [(w.code, w.message) for w in compile_doc(doc, locale="tr").warnings]
+        assert english == [
+            (
+                "SCHED_START_MOVED_TO_WORKDAY",
+                "The project start 2027-01-02 is not a working day; "
+                "the schedule starts on 2027-01-04.",
+            ),
+            (
+                "SCHED_DEADLINE_MISSED",
+                "The project finishes on 2027-01-08, "
+                "1 working day after its deadline of 2027-01-07.",
+            ),
+            (
+                "SCHED_DEADLINE_MISSED",
+                "Task 'a' finishes on 2027-01-08, 2 working days after its deadline of 2027-01-06.",
+            ),
+            (
+                "SCHED_NEGATIVE_FLOAT",
+                "1 task has negative total float (down to -2 working days): "
+                "not every deadline can be met.",
+            ),
+            (
+                "SCHED_RESOURCE_OVERALLOCATED",
+                "Resource 'r' is over-allocated in 1 period from 2027-01-04: "
+                "up to 2 units against a capacity of 1.",
+            ),
+        ]
+        assert turkish == [
+            (
+                "SCHED_START_MOVED_TO_WORKDAY",
+                "Proje başlangıcı 2027-01-02 bir çalışma günü değil; "
+                "takvim 2027-01-04 tarihinde başlıyor.",
+            ),
+            (
+                "SCHED_DEADLINE_MISSED",
+                "Proje 2027-01-08 tarihinde bitiyor: "
+                "son tarih olan 2027-01-07 tarihinden 1 iş günü sonra.",
+            ),
+            (
+                "SCHED_DEADLINE_MISSED",
+                "'a' görevi 2027-01-08 tarihinde bitiyor: "
+                "son tarih olan 2027-01-06 tarihinden 2 iş günü sonra.",
+            ),
+            (
+                "SCHED_NEGATIVE_FLOAT",
+                "1 görevin toplam bolluğu negatif (en düşük -2 iş günü): "
+                "son tarihlerin hepsine yetişilemiyor.",
+            ),
+            (
+                "SCHED_RESOURCE_OVERALLOCATED",
+                "'r' kaynağı 2027-01-04 tarihinden başlayarak 1 dönemde kapasitesinin üstünde: "
+                "1 birim kapasiteye en çok 2 birim iş.",
+            ),
+        ]
+
     def test_project_deadline(self) -> None:
         plan = compile_doc(document([task("a", 5), task("b", 2)], deadline="2027-01-07"))
         assert plan.warnings[0].code == "SCHED_DEADLINE_MISSED"

@@ -85,6 +85,40 @@ class TestCompile:
         assert error["message"] == message
         assert (error["details"]["line"], error["details"]["column"]) == (3, 13)
 
+    @pytest.mark.parametrize(
+        ("language", "message"),
+        [
+            (
+                "en-GB",
+                "Task 'a' finishes on 2027-01-08, 2 working days after its deadline of 2027-01-06.",
+            ),
+            (
+                "tr",
+                "'a' görevi 2027-01-08 tarihinde bitiyor: "
+                "son tarih olan 2027-01-06 tarihinden 2 iş günü sonra.",
+            ),
+        ],
+    )
+    async def test_warnings_speak_the_request_language(
+        self, client: httpx.AsyncClient, auth: dict[str, str], language: str, message: str
+    ) -> None:
+        doc = document([task("a", 5, deadline="2027-01-06")])
+        headers = {**auth, "Accept-Language": language}
+        response = await client.post(URL, content=msgspec.json.encode(doc), headers=headers)
+        missed, negative = response.json()["plan"]["warnings"]
+        assert (missed["code"], missed["message"]) == ("SCHED_DEADLINE_MISSED", message)
+        assert negative["code"] == "SCHED_NEGATIVE_FLOAT"
+        assert negative["message"]
+
+    @pytest.mark.parametrize("body", [b"5 x", b'{"schemaVersion": "\xff"}'])
+    async def test_malformed_json_found_past_a_wrong_type_is_still_400(
+        self, client: httpx.AsyncClient, auth: dict[str, str], body: bytes
+    ) -> None:
+        # Found by schemathesis: these used to escape as a 500.
+        response = await client.post(URL, content=body, headers=auth)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "PLAN_INVALID_JSON"
+
     async def test_body_over_the_limit(
         self, client: httpx.AsyncClient, auth: dict[str, str]
     ) -> None:
@@ -110,6 +144,26 @@ class TestDocs:
         assert "Task" in spec["components"]["schemas"]
         assert "critical-path schedule" in operation["description"]
         assert {"200", "400", "401", "413", "422"} <= set(operation["responses"])
+
+    async def test_the_example_is_a_plan_that_compiles(
+        self, client: httpx.AsyncClient, auth: dict[str, str]
+    ) -> None:
+        # The example as a reader of /docs copies it, into the real route.
+        spec = (await client.get("/openapi.json")).json()
+        operation = spec["paths"][URL]["post"]
+        example = operation["requestBody"]["content"]["application/json"]["example"]
+        response = await client.post(URL, json=example, headers=auth)
+        assert response.status_code == 200, response.text
+        plan = response.json()["plan"]
+        assert plan["project"]["criticalPath"] == ["design", "review", "build", "launch"]
+        assert [w["code"] for w in plan["warnings"]] == [
+            "SCHED_DEADLINE_MISSED",
+            "SCHED_NEGATIVE_FLOAT",
+        ]
+        # The documented answer is this example's real answer, but for the timing.
+        shown = operation["responses"]["200"]["content"]["application/json"]["example"]
+        plan["stats"]["compileMs"] = shown["plan"]["stats"]["compileMs"]
+        assert shown == {"ok": True, "plan": plan}
 
     async def test_health(self, client: httpx.AsyncClient) -> None:
         body = (await client.get("/health")).json()

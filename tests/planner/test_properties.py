@@ -227,6 +227,21 @@ class TestInstants:
         assert rows["f"]["es"] == max(0, cal.count_before(ends + lag))
 
 
+class TestWarnings:
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(plans(deadlines=True, resources=True))
+    def test_every_warning_has_a_message_in_each_language(self, doc: dict[str, Any]) -> None:
+        body = msgspec.json.encode(doc)
+        english = compile_plan(body, clock=lambda: 0.0).warnings
+        turkish = compile_plan(body, clock=lambda: 0.0, locale="tr").warnings
+        assert [(w.code, w.details) for w in english] == [(w.code, w.details) for w in turkish]
+        for en, tr in zip(english, turkish, strict=True):
+            assert en.message
+            assert tr.message
+            assert en.message != tr.message
+            assert en.task is None or repr(en.task) in en.message
+
+
 class TestDeterminism:
     @SETTINGS
     @given(plans(summaries=True, deadlines=True), st.randoms(use_true_random=False))

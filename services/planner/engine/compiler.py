@@ -8,11 +8,13 @@ import time
 from collections.abc import Callable
 from itertools import compress
 from operator import ge
+from typing import Any
 
 import msgspec
 
 from .calendar import HorizonExceeded, WorkCalendar
 from .document import SCHEMA_VERSION, PlanDocument
+from .messages import Locale, locale_of, warning_message
 from .network import Network
 from .plan import (
     CompiledPlan,
@@ -40,9 +42,13 @@ def compile_plan(
     max_tasks: int = DEFAULT_MAX_TASKS,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     clock: Callable[[], float] = time.perf_counter,
+    locale: str = "en",
 ) -> CompiledPlan:
-    """Compile a JSON plan document; raise ``PlanInvalid`` or ``PlanJSONInvalid``."""
-    return _timed(body, max_tasks, horizon_days, clock, keep_document=False)[1]
+    """Compile a JSON plan document; raise ``PlanInvalid`` or ``PlanJSONInvalid``.
+
+    ``locale`` (``en`` or ``tr``) is the language of the warnings' messages.
+    """
+    return _timed(body, max_tasks, horizon_days, clock, locale, keep_document=False)[1]
 
 
 def compile_document(
@@ -51,13 +57,14 @@ def compile_document(
     max_tasks: int = DEFAULT_MAX_TASKS,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     clock: Callable[[], float] = time.perf_counter,
+    locale: str = "en",
 ) -> tuple[PlanDocument, CompiledPlan]:
     """Like ``compile_plan``, also returning the decoded document (for exports).
 
     ``clock`` times the compilation for ``stats.compileMs``; pass a constant
     clock to get byte-identical output for identical input.
     """
-    doc, plan = _timed(body, max_tasks, horizon_days, clock, keep_document=True)
+    doc, plan = _timed(body, max_tasks, horizon_days, clock, locale, keep_document=True)
     assert doc is not None
     return doc, plan
 
@@ -67,6 +74,7 @@ def _timed(
     max_tasks: int,
     horizon_days: int,
     clock: Callable[[], float],
+    locale: str,
     *,
     keep_document: bool,
 ) -> tuple[PlanDocument | None, CompiledPlan]:
@@ -77,7 +85,9 @@ def _timed(
     gc.disable()
     try:
         doc: PlanDocument | None
-        doc, plan = _compile(body, max_tasks=max_tasks, horizon_days=horizon_days)
+        doc, plan = _compile(
+            body, max_tasks=max_tasks, horizon_days=horizon_days, locale=locale_of(locale)
+        )
         if not keep_document:
             # Freed while the collector is paused, the document's containers
             # (a tuple per task) are not in the scan it makes when it resumes.
@@ -91,13 +101,13 @@ def _timed(
 
 
 def _compile(
-    body: bytes | str, *, max_tasks: int, horizon_days: int
+    body: bytes | str, *, max_tasks: int, horizon_days: int, locale: Locale
 ) -> tuple[PlanDocument, CompiledPlan]:
     doc, net = read_document(body, max_tasks=max_tasks, horizon_days=horizon_days)
     try:
         cal = WorkCalendar(net.working_times[net.project.calendar], net.project.start, horizon_days)
         sched = schedule(net, cal)
-        plan = _shape(net, cal, sched)
+        plan = _shape(net, cal, sched, locale)
     except HorizonExceeded as exc:
         raise PlanInvalid(
             [
@@ -119,7 +129,18 @@ def _iso_or_none(ordinal: int) -> str | None:
         return None
 
 
-def _shape(net: Network, cal: WorkCalendar, sched: Schedule) -> CompiledPlan:
+def _warning(
+    code: str, details: dict[str, Any], locale: Locale, task: str | None = None
+) -> ScheduleWarning:
+    return ScheduleWarning(
+        code=code,
+        message=warning_message(code, task, details, locale),
+        details=details,
+        task=task,
+    )
+
+
+def _shape(net: Network, cal: WorkCalendar, sched: Schedule, locale: Locale) -> CompiledPlan:
     n = net.size
     es, ef, ls, lf = sched.es, sched.ef, sched.ls, sched.lf
     tf, ff = sched.total_float, sched.free_float
@@ -166,46 +187,50 @@ def _shape(net: Network, cal: WorkCalendar, sched: Schedule) -> CompiledPlan:
     project = net.project
     if cal.start != project.start:
         warnings.append(
-            ScheduleWarning(
-                code="SCHED_START_MOVED_TO_WORKDAY",
-                details={"requested": project.start.isoformat(), "start": cal.start.isoformat()},
+            _warning(
+                "SCHED_START_MOVED_TO_WORKDAY",
+                {"requested": project.start.isoformat(), "start": cal.start.isoformat()},
+                locale,
             )
         )
     if sched.project_deadline_bound is not None and sched.finish > sched.project_deadline_bound:
         assert project.deadline is not None
         warnings.append(
-            ScheduleWarning(
-                code="SCHED_DEADLINE_MISSED",
-                details={
+            _warning(
+                "SCHED_DEADLINE_MISSED",
+                {
                     "deadline": project.deadline.isoformat(),
                     "finish": end[sched.finish],
                     "lateByWorkdays": sched.finish - sched.project_deadline_bound,
                 },
+                locale,
             )
         )
     for i, bound in sched.deadline_bound.items():
         if ef[i] > bound:
             warnings.append(
-                ScheduleWarning(
-                    code="SCHED_DEADLINE_MISSED",
-                    task=ids[i],
-                    details={
+                _warning(
+                    "SCHED_DEADLINE_MISSED",
+                    {
                         "deadline": _deadline_iso(net, i),
                         "finish": end[ef[i]],
                         "lateByWorkdays": ef[i] - bound,
                     },
+                    locale,
+                    task=ids[i],
                 )
             )
     negative = sorted(compress(ids, map((0).__gt__, tf)))  # total float < 0
     if negative:
         warnings.append(
-            ScheduleWarning(
-                code="SCHED_NEGATIVE_FLOAT",
-                details={
+            _warning(
+                "SCHED_NEGATIVE_FLOAT",
+                {
                     "taskCount": len(negative),
                     "minTotalFloat": min(tf),
                     "tasks": negative[:_LISTED_TASKS],
                 },
+                locale,
             )
         )
 
@@ -224,15 +249,16 @@ def _shape(net: Network, cal: WorkCalendar, sched: Schedule) -> CompiledPlan:
         resources.append(ResourceLoad(id=resource.id, overallocations=shaped))
         if shaped:
             warnings.append(
-                ScheduleWarning(
-                    code="SCHED_RESOURCE_OVERALLOCATED",
-                    details={
+                _warning(
+                    "SCHED_RESOURCE_OVERALLOCATED",
+                    {
                         "resource": resource.id,
                         "periods": len(shaped),
                         "firstStart": shaped[0].start,
                         "maxUnits": max(p.units for p in shaped),
                         "capacity": resource.capacity,
                     },
+                    locale,
                 )
             )
 

@@ -54,6 +54,7 @@ class ResourceLoad(_Out):
 
 class ScheduleWarning(_Out, omit_defaults=True):
     code: str
+    message: str  # for people, in the language the plan was compiled for
     details: dict[str, Any]
     task: str | None = None
 

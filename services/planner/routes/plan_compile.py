@@ -3,6 +3,7 @@ in, a schedule out, within the account's tier limits."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,7 +21,12 @@ from services.planner.compile_slots import CompileSlots
 from services.planner.context import AccountAccess, Slots
 from services.planner.engine import CompiledPlan, PlanInvalid, PlanJSONInvalid, compile_plan
 from services.planner.engine.messages import invalid_json_message, locale_of
-from services.planner.wire_schema import COMPILED_PLAN_REF, PLAN_DOCUMENT_REF, PROBLEM_REF
+from services.planner.wire_schema import (
+    COMPILED_PLAN_REF,
+    PLAN_DOCUMENT_REF,
+    PLAN_EXAMPLE,
+    PROBLEM_REF,
+)
 
 router = APIRouter(tags=["plans"])
 T = TypeVar("T")
@@ -37,8 +43,13 @@ _PLAN_INVALID_BODY = {
 PLAN_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": PLAN_DOCUMENT_REF}},
+        "content": {"application/json": {"schema": PLAN_DOCUMENT_REF, "example": PLAN_EXAMPLE}},
     }
+}
+# What the answer to the example looks like, computed from it, so the two cannot drift.
+_ANSWER_EXAMPLE = {
+    "ok": True,
+    "plan": msgspec.to_builtins(compile_plan(msgspec.json.encode(PLAN_EXAMPLE), clock=lambda: 0.0)),
 }
 _COMPONENT = "#/components/schemas/{}".format
 _COMPILE_WITH_ACCESS_BODY = {
@@ -139,8 +150,11 @@ async def run_compiler(
     ``concurrent`` slots, at most ``limit`` tasks; its result or the coded problem answer."""
     async with slots.hold(account_id, concurrent):
         try:
-            # Off the event loop: a large plan takes a second of CPU.
-            return await run_in_threadpool(compiler, body, max_tasks=limit)
+            # Off the event loop: a large plan takes a second of CPU. Warnings
+            # speak the reader's language, as error answers do.
+            return await run_in_threadpool(
+                functools.partial(compiler, body, max_tasks=limit, locale=preferred_locale(request))
+            )
         except PlanJSONInvalid as exc:
             # Where the body stops being JSON, in the reader's language.
             locale = locale_of(preferred_locale(request))
@@ -173,7 +187,8 @@ async def run_compiler(
                         "type": "object",
                         "required": ["ok", "plan"],
                         "properties": {"ok": {"const": True}, "plan": COMPILED_PLAN_REF},
-                    }
+                    },
+                    "example": _ANSWER_EXAMPLE,
                 }
             },
         },
@@ -191,7 +206,8 @@ async def compile_endpoint(
 
     The answer has early and late dates, working-day offsets, total and free
     float and the critical path for every task, resource over-allocations and
-    scheduling warnings. A plan with problems answers 422 listing all of them
+    scheduling warnings, each with a message in the language of
+    `Accept-Language` (Turkish or English). A plan with problems answers 422 listing all of them
     at once; a body that is not JSON answers 400 with the line and column
     where it stops being JSON. The scheduling rules are in
     `docs/planner_engine.md`. More tasks
