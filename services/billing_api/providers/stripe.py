@@ -37,7 +37,7 @@ from services.billing_api.provider_adapter import (
     WebhookSignatureInvalid,
 )
 from services.billing_api.providers import stripe_objects
-from services.common.settings import Settings
+from services.common.settings import LIVE_KEY_PREFIXES, Settings
 
 # The API version every request and every object we read is shaped by. Webhook endpoints
 # must be created with the same version (docs/stripe.md); change both together.
@@ -86,6 +86,9 @@ class StripeProvider:
             http_client=self._http,
             max_network_retries=settings.payment_provider_max_network_retries,
             base_addresses={"api": base} if base else None,
+        )
+        self._livemode = settings.payment_provider_api_key.get_secret_value().startswith(
+            LIVE_KEY_PREFIXES
         )
         self._webhook_secret = settings.webhook_secret.get_secret_value()
         self._tolerance = settings.webhook_tolerance_seconds
@@ -259,7 +262,9 @@ class StripeProvider:
 
     def read_event(self, payload: bytes) -> ProviderEvent:
         try:
-            return stripe_objects.read_event(payload, plans_by_price=self._plans_by_price)
+            return stripe_objects.read_event(
+                payload, plans_by_price=self._plans_by_price, livemode=self._livemode
+            )
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise WebhookPayloadInvalid("not a Stripe event we can read") from exc
 

@@ -180,9 +180,13 @@ def checkout_state(
     )
 
 
-def read_event(body: bytes, *, plans_by_price: Mapping[str, str]) -> ProviderEvent:
+def read_event(body: bytes, *, plans_by_price: Mapping[str, str], livemode: bool) -> ProviderEvent:
     """A verified Stripe event as a neutral event. Raises KeyError/TypeError/ValueError
-    on something that is not a Stripe event."""
+    on something that is not a Stripe event.
+
+    An event from the other mode than our key's (a test-mode event reaching a live
+    billing_api through a mixed-up secret) is ignored: test cards must never grant access.
+    """
     envelope = json.loads(body)
     event_id = str(envelope["id"])
     event_type = str(envelope["type"])
@@ -194,6 +198,8 @@ def read_event(body: bytes, *, plans_by_price: Mapping[str, str]) -> ProviderEve
     def ignored() -> ProviderEvent:
         return ProviderEvent(event_id, event_type, EventKind.IGNORED, _at(created))
 
+    if bool(envelope.get("livemode", livemode)) != livemode:
+        return ignored()
     if event_type in SUBSCRIPTION_EVENTS:
         if not is_ours(obj):
             return ignored()  # made outside billing_api (dashboard, another integration)

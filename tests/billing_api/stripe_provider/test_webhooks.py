@@ -202,6 +202,17 @@ class TestMapping:
         assert (row.event_type, row.status) == (event_type, InboxStatus.IGNORED)
         assert await current(client, auth) is None
 
+    async def test_an_event_from_the_other_mode_than_our_key_is_ignored(
+        self, app: FastAPI, client: httpx.AsyncClient, auth: Any
+    ) -> None:
+        body = json.loads(event("customer.subscription.created", subscription("active")))
+        body["livemode"] = True  # a live event reaching a test-key billing_api, or the reverse
+        response = await post(client, json.dumps(body).encode())
+        assert response.status_code == 200
+        [row] = await inbox(app)
+        assert row.status == InboxStatus.IGNORED
+        assert await current(client, auth) is None
+
     async def test_applying_never_calls_stripe(
         self, client: httpx.AsyncClient, standin: StripeStandin, auth: Any
     ) -> None:
