@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.environment import missing
 
@@ -35,3 +35,11 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def fill_card(page: Page, number: str) -> None:
+    """Type a card into the provider's form (checkout or card page), as a person would."""
+    page.fill("input[name=cardNumber]", number)
+    page.fill("input[name=expiry]", "12/34")
+    page.fill("input[name=cvc]", "123")
+    page.fill("input[name=name]", "Ada Lovelace")

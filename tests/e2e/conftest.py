@@ -5,8 +5,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from tests.databases import fresh_postgres_database
+from tests.e2e.browser import chromium
 from tests.e2e.stack import Stack, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -38,3 +40,10 @@ def payment_stack(stack_databases: tuple[Path, str, str]) -> Iterator[Stack]:
         workdir, billing_db=billing_db, sandbox_db=sandbox_db, names=("sandbox", "billing-api")
     ) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole session; each test opens its own context."""
+    with chromium() as opened:
+        yield opened

@@ -36,7 +36,7 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 120) -> None:
         handle = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gwstack", "serve", self.name, "--port", str(self.port)],

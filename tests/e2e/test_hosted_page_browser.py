@@ -9,17 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
-from tests.e2e.browser import chromium
+from tests.e2e.browser import fill_card
 from tests.e2e.shopper import Shopper
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -35,13 +29,6 @@ def page(browser: Browser, payment_stack: Stack) -> Iterator[Page]:
     opened.route(f"{landing}/**", landing_page)
     yield opened
     context.close()
-
-
-def fill_card(page: Page, number: str) -> None:
-    page.fill("input[name=cardNumber]", number)
-    page.fill("input[name=expiry]", "12/34")
-    page.fill("input[name=cvc]", "123")
-    page.fill("input[name=name]", "Ada Lovelace")
 
 
 def shopper(stack: Stack) -> Shopper:
