@@ -65,12 +65,12 @@ MAX_TIMELINE_PX: Final = 2400
 HARD_MAX_TIMELINE_PX: Final = 12_000
 _PX_PER_DAY: Final = {Zoom.DAY: 24.0, Zoom.WEEK: 8.0, Zoom.MONTH: 2.5}
 
-LABEL_W: Final = 240
+LABEL_W: Final = 200
 ROW_H: Final = 22
 BAR_H: Final = 12
 AXIS_H: Final = 44
 FOOT_H: Final = 34  # room for the finish, deadline and today labels
-_NAME_CHARS: Final = 34
+_NAME_CHARS: Final = 28
 _INDENT_PX: Final = 12
 _MAX_INDENT: Final = 6
 _DIAMOND: Final = 6.0  # half the diagonal
@@ -375,7 +375,7 @@ class _Axis:
         return self.first + dt.timedelta(days=self.days - 1)
 
 
-def _axis(project: _Project, rows: Sequence[_Row], zoom: Zoom) -> tuple[_Axis, Zoom]:
+def _axis(project: _Project, rows: Sequence[_Row], zoom: Zoom, fit_px: float) -> tuple[_Axis, Zoom]:
     lo = min([project.start, *(r.start for r in rows), *(r.late_finish for r in rows)])
     hi = max(
         [
@@ -391,10 +391,10 @@ def _axis(project: _Project, rows: Sequence[_Row], zoom: Zoom) -> tuple[_Axis, Z
     hi = _shift(hi, 3)
     days = (hi - lo).days + 1
     if zoom is Zoom.AUTO:
-        for candidate in (Zoom.DAY, Zoom.WEEK, Zoom.MONTH):
-            if days * _PX_PER_DAY[candidate] <= MAX_TIMELINE_PX:
-                return _Axis(lo, days, _PX_PER_DAY[candidate]), candidate
-        return _Axis(lo, days, MAX_TIMELINE_PX / days), Zoom.MONTH
+        # As much detail as fits the width, never more than a day's full width.
+        px_per_day = min(_PX_PER_DAY[Zoom.DAY], fit_px / days)
+        named = Zoom.DAY if px_per_day >= 16 else Zoom.WEEK if px_per_day >= 4 else Zoom.MONTH
+        return _Axis(lo, days, px_per_day), named
     return _Axis(lo, days, min(_PX_PER_DAY[zoom], HARD_MAX_TIMELINE_PX / days)), zoom
 
 
@@ -482,13 +482,15 @@ def render_gantt(
     page: int = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
     id_prefix: str = "gantt",
+    fit_px: float = MAX_TIMELINE_PX,
 ) -> GanttChart:
     """Draw page ``page`` of the chart of ``plan`` (compiled from ``document``).
 
     ``today`` is the caller's today in the project's time zone (no line when
     ``None`` or off the axis). ``id_prefix`` keeps element ids unique when a
-    page holds more than one chart. The time axis covers the whole plan on
-    every page, so pages line up.
+    page holds more than one chart. ``Zoom.AUTO`` fits the timeline into
+    ``fit_px`` (at most ``MAX_TIMELINE_PX``). The time axis covers the whole
+    plan on every page, so pages line up.
     """
     words = text or GANTT_TEXT["en"]
     if not isinstance(document, Mapping) or not isinstance(plan, Mapping):
@@ -497,7 +499,7 @@ def render_gantt(
         raise ValueError("page_size must be positive")
     project = _read_project(document, plan)
     rows = _read_rows(document, plan)
-    axis, used_zoom = _axis(project, rows, zoom)
+    axis, used_zoom = _axis(project, rows, zoom, min(fit_px, MAX_TIMELINE_PX))
     pages = max(1, math.ceil(len(rows) / page_size))
     page = min(max(1, page), pages)
     shown = rows[(page - 1) * page_size : page * page_size]

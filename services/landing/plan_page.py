@@ -33,6 +33,9 @@ from services.landing.planner_client import (
 from services.landing.web import Viewer
 
 PAGE_SIZE = 200
+# The chart's timeline fits the page's content column at its widest (1080 px less the
+# padding and the chart's name column); narrower screens scroll it sideways.
+FIT_PX = 800
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,7 @@ def _gantt(
             zoom=zoom,
             page=page,
             page_size=PAGE_SIZE,
+            fit_px=FIT_PX,
         )
     except GanttInputInvalid:
         return None

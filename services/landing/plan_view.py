@@ -44,10 +44,7 @@ class ProblemNote:
 class ProblemsView:
     by_task: dict[str, list[ProblemNote]] = field(default_factory=dict)
     plan: list[ProblemNote] = field(default_factory=list)  # not about one task
-
-    @property
-    def count(self) -> int:
-        return len(self.plan) + sum(len(notes) for notes in self.by_task.values())
+    count: int = 0  # problems found (a loop is one, though shown at each of its tasks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +126,7 @@ def problems_view(
     """Every problem at the task it names; a loop is shown at each of its tasks."""
     tasks = _tasks(document)
     known = {str(task.get("id")) for task in tasks}
-    view = ProblemsView()
+    view = ProblemsView(count=len(problems))
     for problem in problems:
         text, detail = explain(problem, t, locale)
         code = str(problem.get("code", ""))

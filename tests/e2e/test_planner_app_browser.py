@@ -1,0 +1,180 @@
+"""The planner in a real browser, on the real stack (landing, planner, billing_api and
+the sandbox as processes): a free account meets its limits, pays with 4242 and, without
+signing out, saves and exports; an invalid plan shows its problems at its tasks; Turkish,
+English and a phone's width. Screenshots of each result go to tests/artifacts/."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.e2e.browser import chromium
+from tests.e2e.stack import Stack, running_stack
+from tests.planner.plans import document, task
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# Hostile and broken on purpose: a negative duration, a missing predecessor, a loop.
+BROKEN = document(
+    [
+        task("design", -2, name="Tasarım"),
+        task("build", 3, "design", "ghost", name="Geliştirme"),
+        task("review", 1, "qa", name="Gözden geçirme"),
+        task("qa", 1, "review", name="Test"),
+        task("launch", 0, "build", name="<script>alert(1)</script>", milestone=True),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def app_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("app-stack")
+    with running_stack(
+        workdir,
+        billing_db=f"sqlite+aiosqlite:///{workdir}/billing.db",
+        sandbox_db=f"sqlite+aiosqlite:///{workdir}/sandbox.db",
+        names=("sandbox", "billing-api", "planner", "landing"),
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as opened:
+        yield opened
+
+
+def open_page(browser: Browser, locale: str, width: int = 1280, height: int = 900) -> Page:
+    context = browser.new_context(
+        locale=locale, viewport={"width": width, "height": height}, accept_downloads=True
+    )
+    return context.new_page()
+
+
+def shot(page: Page, name: str, *, full: bool = True) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full)
+
+
+def sign_in(page: Page, landing: str, email: str) -> None:
+    page.goto(f"{landing}/signin?next=/app")
+    page.fill("#email", email)
+    page.get_by_test_id("signin-submit").click()
+    page.wait_for_url(f"{landing}/app")
+
+
+def test_free_then_paid(browser: Browser, app_stack: Stack) -> None:
+    landing = app_stack.env["LANDING_BASE_URL"]
+    page = open_page(browser, "en-US")
+    sign_in(page, landing, f"free-{time.time_ns()}@example.com")
+    assert page.get_by_test_id("upgrade-prompt").is_visible()
+    shot(page, "app_my_plans_free_en.png")
+
+    # Free: the sample compiles and is drawn; saving and exports are locked.
+    page.get_by_test_id("open-sample").click()
+    page.get_by_test_id("gantt").wait_for()
+    assert page.locator("[data-testid=gantt] rect.bar").count() == 8
+    assert page.locator("[data-testid=gantt] polygon.milestone").count() == 1
+    assert page.locator("[data-testid=gantt] path.link").count() == 10
+    assert page.locator("[data-testid=gantt] g.task.critical").count() >= 5
+    assert page.get_by_test_id("export-locked").is_visible()
+    assert page.get_by_test_id("save-locked").is_visible()
+    assert page.get_by_test_id("export-ics").count() == 0
+    assert page.get_by_test_id("upgrade-link").get_attribute("href") == "/"
+    shot(page, "app_sample_free_en.png")
+
+    # Pay with 4242 on the provider's page, coming back to the success page.
+    page.get_by_test_id("upgrade-link").click()
+    page.get_by_test_id("choose-plan-pro_monthly").click()
+    page.wait_for_url(f"{app_stack.env['PAYMENT_PROVIDER_ENDPOINT']}/checkout/*")
+    page.fill("input[name=cardNumber]", "4242 4242 4242 4242")
+    page.fill("input[name=expiry]", "12/34")
+    page.fill("input[name=cvc]", "123")
+    page.fill("input[name=name]", "Ada Lovelace")
+    page.get_by_test_id("pay").click()
+    page.wait_for_url(f"{landing}/billing/success?*")
+    page.locator("[data-testid=checkout-result][data-status=succeeded]").wait_for(timeout=15_000)
+    paid_at = time.monotonic()
+
+    # Within a few seconds, still signed in: the app is paid.
+    page.goto(f"{landing}/app")
+    while page.get_by_test_id("upgrade-prompt").count() and time.monotonic() - paid_at < 5:
+        time.sleep(0.2)
+        page.reload()
+    assert page.get_by_test_id("upgrade-prompt").count() == 0, "still free 5 s after paying"
+    page.get_by_test_id("open-sample").click()
+    page.wait_for_url(f"{landing}/app/plans/*?notice=saved")
+    assert page.get_by_test_id("notice").is_visible()
+    assert page.locator("[data-testid=gantt] rect.bar").count() == 8
+    shot(page, "app_sample_paid_en.png")
+    with page.expect_download() as download_info:
+        page.get_by_test_id("export-ics").click()
+    download = download_info.value
+    assert download.suggested_filename == "sample-launch.ics"
+    ics = Path(download.path()).read_text()
+    assert ics.startswith("BEGIN:VCALENDAR")
+    assert ics.count("BEGIN:VEVENT") == 10
+    with page.expect_download() as download_info:
+        page.get_by_test_id("export-csv").click()
+    assert Path(download_info.value.path()).read_text().startswith("id,name,parent,kind")
+
+    page.goto(f"{landing}/app")
+    assert page.get_by_test_id("saved-plan").count() == 1
+    shot(page, "app_my_plans_paid_en.png")
+    page.context.close()
+
+
+def test_invalid_plan_shows_its_problems_at_its_tasks_in_turkish(
+    browser: Browser, app_stack: Stack, tmp_path: Path
+) -> None:
+    landing = app_stack.env["LANDING_BASE_URL"]
+    page = open_page(browser, "tr-TR")
+    sign_in(page, landing, f"hatali-{time.time_ns()}@example.com")
+    plan = tmp_path / "hatali-plan.json"
+    plan.write_text(json.dumps(BROKEN))
+    page.set_input_files("[data-testid=json-file]", str(plan))
+    page.get_by_test_id("upload-json").click()
+    page.get_by_test_id("problems").wait_for()
+    assert "Bu planda sorunlar var" in page.get_by_test_id("problems").inner_text()
+    assert "Süre negatif olamaz." in page.get_by_test_id("problem-design").inner_text()
+    build = page.get_by_test_id("problem-build").inner_text()
+    assert "“ghost” bu planda bir görev değil" in build
+    for looped in ("review", "qa"):
+        assert "döngü: qa → review → qa" in page.get_by_test_id(f"problem-{looped}").inner_text()
+    assert page.get_by_test_id("problem-launch").count() == 0
+    assert "<script>alert(1)</script>" in page.get_by_test_id("task-launch").inner_text()
+    assert '"code"' not in page.content()
+    shot(page, "app_problems_tr.png")
+
+    # A CSV with a bad row names the row and the column.
+    sheet = tmp_path / "gorevler.csv"
+    sheet.write_text("id;name;duration;predecessors\nkazi;Kazı;üç;\ntemel;Temel;4;kazi\n")
+    page.goto(f"{landing}/app")
+    page.set_input_files("[data-testid=csv-file]", str(sheet))
+    page.get_by_test_id("upload-csv").click()
+    page.get_by_test_id("csv-problems").wait_for()
+    assert "Satır 2, “duration” sütunu" in page.get_by_test_id("csv-problems").inner_text()
+    shot(page, "app_csv_problems_tr.png")
+    page.context.close()
+
+
+def test_phone_width(browser: Browser, app_stack: Stack) -> None:
+    landing = app_stack.env["LANDING_BASE_URL"]
+    page = open_page(browser, "tr-TR", width=375, height=812)
+    sign_in(page, landing, f"telefon-{time.time_ns()}@example.com")
+    shot(page, "app_my_plans_phone_tr.png")
+    page.get_by_test_id("open-sample").click()
+    page.get_by_test_id("gantt").wait_for()
+    assert page.get_by_test_id("export-locked").is_visible()
+    # The chart and the table scroll inside their boxes; the page itself never scrolls sideways.
+    page_width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert page_width <= 375, page_width
+    assert page.get_by_test_id("gantt").bounding_box()["width"] <= 375  # type: ignore[index]
+    shot(page, "app_sample_phone_tr.png")
+    page.context.close()
