@@ -203,3 +203,12 @@ class TestResultPages:
         attempt_id = await self.paid_attempt(site, CheckoutOutcome.OPEN, None)
         answer = await site.client.get(f"/billing/attempt-status?paymentAttemptId={attempt_id}")
         assert answer.json() == {"status": "pending"}
+
+
+async def test_the_poll_endpoint_answers_coded_errors(site: Site) -> None:
+    signed_out = await site.client.get("/billing/attempt-status?paymentAttemptId=pa_1")
+    assert signed_out.status_code == 401
+    assert signed_out.json() == {"status": "error", "code": "UNAUTHENTICATED"}
+    await site.sign_in()
+    malformed = await site.client.get("/billing/attempt-status?paymentAttemptId=x")
+    assert malformed.json() == {"status": "error", "code": "PAYMENT_ATTEMPT_NOT_FOUND"}

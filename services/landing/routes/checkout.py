@@ -177,8 +177,11 @@ async def attempt_status(
     payment_attempt_id: Annotated[str, Query(alias="paymentAttemptId", max_length=80)] = "",
 ) -> JSONResponse:
     """For the result page's script: only the status, so it reloads when it changes."""
-    if viewer is None or not _ATTEMPT_ID.match(payment_attempt_id):
-        return JSONResponse({"status": "error"}, status_code=404)
+    if viewer is None:
+        return JSONResponse({"status": "error", "code": ErrorCode.UNAUTHENTICATED}, status_code=401)
+    if not _ATTEMPT_ID.match(payment_attempt_id):
+        body = {"status": "error", "code": ErrorCode.PAYMENT_ATTEMPT_NOT_FOUND}
+        return JSONResponse(body, status_code=404)
     try:
         status = await billing.checkout_status(viewer.token, payment_attempt_id, locale_of(request))
     except BillingError as error:
