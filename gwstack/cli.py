@@ -17,6 +17,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from services.common import server
 from services.common import settings as settings_module
 from services.common.settings import Settings
 
@@ -95,6 +96,9 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=False,
+        # h11, not httptools: it bounds the request head (a 431 in our envelope).
+        http=server.PROTOCOL,
+        h11_max_incomplete_event_size=server.MAX_HEADER_BYTES,
     )
 
 

@@ -28,6 +28,8 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     FORM_EXPIRED = "FORM_EXPIRED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    REQUEST_HEADERS_TOO_LARGE = "REQUEST_HEADERS_TOO_LARGE"
+    MALFORMED_REQUEST = "MALFORMED_REQUEST"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     RATE_LIMITED = "RATE_LIMITED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -145,6 +147,20 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ),
     ErrorSpec(
         ErrorCode.PAYLOAD_TOO_LARGE, 413, "common", "The request is too large.", "İstek çok büyük."
+    ),
+    ErrorSpec(
+        ErrorCode.REQUEST_HEADERS_TOO_LARGE,
+        431,
+        "common",
+        "The request headers are too large or too many.",
+        "İstek başlıkları çok büyük ya da çok fazla.",
+    ),
+    ErrorSpec(
+        ErrorCode.MALFORMED_REQUEST,
+        400,
+        "common",
+        "The request is not valid HTTP.",
+        "İstek geçerli bir HTTP isteği değil.",
     ),
     ErrorSpec(
         ErrorCode.UNSUPPORTED_MEDIA_TYPE,

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common.error_codes import REGISTRY, ErrorCode
 from services.common.errors import AppError, error_body, error_response, preferred_locale
 from services.common.request_context import bind_request_id, new_request_id, reset_request_id
+from services.common.server import MAX_HEADER_BYTES, MAX_HEADER_COUNT
 
 log = structlog.get_logger("gw_stack.http")
 
@@ -46,7 +47,15 @@ class RequestFrame:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        raw_headers = scope["headers"]
+        if len(raw_headers) > MAX_HEADER_COUNT or (
+            sum(len(name) + len(value) for name, value in raw_headers) > MAX_HEADER_BYTES
+        ):
+            # The server (h11) bounds an unfinished request head; this holds whatever
+            # server runs the app, and bounds the count as well as the bytes.
+            await _send_refusal(scope, send, ErrorCode.REQUEST_HEADERS_TOO_LARGE, 431)
+            return
+        headers = dict(raw_headers)
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _INCOMING_REQUEST_ID.fullmatch(incoming) else new_request_id()
         token = bind_request_id(request_id)
@@ -130,7 +139,11 @@ def _too_large(declared: bytes, limit: int) -> bool:
 
 
 async def _send_too_large(scope: Scope, send: Send) -> None:
-    response = JSONResponse(error_body(ErrorCode.PAYLOAD_TOO_LARGE), status_code=413)
+    await _send_refusal(scope, send, ErrorCode.PAYLOAD_TOO_LARGE, 413)
+
+
+async def _send_refusal(scope: Scope, send: Send, code: ErrorCode, status: int) -> None:
+    response = JSONResponse(error_body(code), status_code=status)
     response.headers["connection"] = "close"
 
     async def no_body() -> Message:
