@@ -194,6 +194,11 @@ def test_turkish_and_english_with_the_switch(visitor: Visitor) -> None:
     visitor.page.goto(f"{visitor.landing}/")
     page = visitor.page
     assert page.locator("html").get_attribute("lang") == "tr"
+    # A keyboard user's first Tab reaches the skip link, the next ones the navigation.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "gw_stack Planlayıcı"
     expect(page.get_by_test_id("price-pro_monthly")).to_contain_text("₺299,00")
     expect(page.get_by_role("heading", level=1)).to_have_text("Paketler ve fiyatlar")
     expect(page.get_by_test_id("unlocks-pro_monthly")).to_contain_text("20.000")
