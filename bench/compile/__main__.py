@@ -18,28 +18,35 @@ and exits 1 if a target fails.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import functools
 import gc
+import http.server
 import json
 import os
 import platform
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import msgspec
 
 from bench.compile.baseline import networkx_schedule
 from bench.compile.plans import random_plan
 from services.common.auth import mint_token
+from services.common.migrate import upgrade
 from services.common.settings import Settings
 from services.planner.engine import compile_plan
+from services.planner.gating import TIERS, Tier
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "compile.json"
 SIZES = (1_000, 10_000, 100_000)
@@ -73,6 +80,53 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
+def paid_billing() -> Iterator[str]:
+    """A billing_api that says every account has an active paid subscription.
+
+    The planner asks billing_api what an account may do; without one it falls
+    back to the free tier (200 tasks), and the e2e column would time a 413.
+    """
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            token = self.headers.get("authorization", "").removeprefix("Bearer ")
+            account = jwt.decode(token, options={"verify_signature": False})["sub"]
+            body = json.dumps(
+                {
+                    "subscription": {
+                        "id": f"sub_{account}",
+                        "accountId": account,
+                        "planId": "pro_monthly",
+                        "status": "active",
+                        "currentPeriodStart": "2027-01-01T00:00:00+00:00",
+                        "currentPeriodEnd": "2099-01-01T00:00:00+00:00",
+                        "cancelAtPeriodEnd": False,
+                        "trialEnd": None,
+                        "provider": "stub",
+                        "updatedAt": "2027-01-01T00:00:00+00:00",
+                    }
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
 def planner_server(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     command = [
@@ -95,7 +149,8 @@ def planner_server(env: dict[str, str]) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # A busy two-core machine can take 20 s to import the planner.
+        deadline = time.monotonic() + 90
         while True:
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
@@ -116,6 +171,40 @@ def check_agreement(body: bytes) -> int:
     return sum(1 for t in plan.tasks if expected[t.id] != (t.es, t.ef, t.ls, t.lf))
 
 
+def measure(env: dict[str, str], headers: dict[str, str], *, quick: bool) -> list[dict[str, Any]]:
+    """One row per plan size: the engine, the HTTP route and the baseline, each best of N."""
+    rows: list[dict[str, Any]] = []
+    with planner_server(env) as base, httpx.Client(base_url=base, timeout=120) as client:
+        for size in SIZES:
+            runs = 1 if quick else (5 if size < 100_000 else 3)
+            body = msgspec.json.encode(random_plan(size, seed=size))
+
+            def post(body: bytes = body) -> object:
+                response = client.post("/v1/plan/compile", content=body, headers=headers)
+                response.raise_for_status()
+                return response.content
+
+            # The route takes at most the paid tier's maxTasksPerPlan.
+            over_tier = size > TIERS[Tier.PAID].max_tasks_per_plan
+            if not over_tier:
+                post()  # warm up the server's imports and caches
+            row = {
+                "tasks": size,
+                "bodyBytes": len(body),
+                "runs": runs,
+                "mismatches": check_agreement(body),
+                "coreS": best_of(runs, functools.partial(compile_plan, body)),
+                "e2eS": None if over_tier else best_of(runs, post),
+                "networkxS": best_of(runs, functools.partial(networkx_schedule, body)),
+                "networkxGcPausedS": best_of(
+                    runs, with_gc_paused(functools.partial(networkx_schedule, body))
+                ),
+            }
+            rows.append(row)
+            print(f"  measured {size} tasks", file=sys.stderr)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one run per measurement")
@@ -129,32 +218,12 @@ def main() -> int:
         "Content-Type": "application/json",
     }
 
-    rows: list[dict[str, Any]] = []
-    with planner_server(env) as base, httpx.Client(base_url=base, timeout=120) as client:
-        for size in SIZES:
-            runs = 1 if args.quick else (5 if size < 100_000 else 3)
-            body = msgspec.json.encode(random_plan(size, seed=size))
-
-            def post(body: bytes = body) -> object:
-                response = client.post("/v1/plan/compile", content=body, headers=headers)
-                response.raise_for_status()
-                return response.content
-
-            post()  # warm up the server's imports and caches
-            row = {
-                "tasks": size,
-                "bodyBytes": len(body),
-                "runs": runs,
-                "mismatches": check_agreement(body),
-                "coreS": best_of(runs, functools.partial(compile_plan, body)),
-                "e2eS": best_of(runs, post),
-                "networkxS": best_of(runs, functools.partial(networkx_schedule, body)),
-                "networkxGcPausedS": best_of(
-                    runs, with_gc_paused(functools.partial(networkx_schedule, body))
-                ),
-            }
-            rows.append(row)
-            print(f"  measured {size} tasks", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as scratch, paid_billing() as billing:
+        # The planner keeps compile slots and last known access in its own database.
+        database = f"sqlite+aiosqlite:///{scratch}/planner.db"
+        asyncio.run(upgrade("planner", database))
+        env.update(BILLING_API_BASE_URL=billing, PLANNER_DATABASE_URL=database)
+        rows = measure(env, headers, quick=args.quick)
 
     by_size = {r["tasks"]: r for r in rows}
     targets = [
@@ -174,13 +243,6 @@ def main() -> int:
     )
     targets.append(
         (
-            "e2e 100k under 2.5 s",
-            by_size[100_000]["e2eS"] < 2.5,
-            f"{by_size[100_000]['e2eS']:.2f} s",
-        )
-    )
-    targets.append(
-        (
             "engine and networkx agree on every date",
             all(r["mismatches"] == 0 for r in rows),
             f"{sum(r['mismatches'] for r in rows)} differing tasks",
@@ -194,7 +256,8 @@ def main() -> int:
     )
     for r in rows:
         print(
-            f"{r['tasks']:>8} {r['bodyBytes'] / 1e6:>8.2f} {r['coreS']:>8.3f} {r['e2eS']:>8.3f}"
+            f"{r['tasks']:>8} {r['bodyBytes'] / 1e6:>8.2f} {r['coreS']:>8.3f}"
+            f" {'-' if r['e2eS'] is None else format(r['e2eS'], '.3f'):>8}"
             f" {r['networkxS']:>11.3f} {r['networkxGcPausedS']:>15.3f}"
             f" {r['networkxS'] / r['coreS']:>7.2f}x"
             f" {r['networkxGcPausedS'] / r['coreS']:>11.2f}x"
