@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     landing_max_upload_bytes: int = 4 * 1024 * 1024
     planner_max_body_bytes: int = 64 * 1024 * 1024
     planner_max_tasks: int = 200_000
+    # Heavy compiles at once per planner process (about one per core), and how long
+    # one more waits for a turn before it is answered 503 with Retry-After.
+    planner_max_parallel_compiles: int = Field(default=2, ge=1)
+    planner_compile_queue_seconds: float = Field(default=10.0, ge=0)
     # The planner's link to billing_api (docs/planner_gating.md).
     planner_billing_timeout_s: float = 1.0
     planner_billing_breaker_failures: int = 5

@@ -44,7 +44,10 @@ Lag = Annotated[
 Workweek = Annotated[
     tuple[Weekday, ...], msgspec.Meta(min_length=1, extra={"code": "PLAN_EMPTY_WORKWEEK"})
 ]
-NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+# A million units of capacity or of an assignment is far past any real resource;
+# the bound keeps the arithmetic on units (micro-units, sums over days) finite.
+MAX_UNITS: Final = 1_000_000
+NonNegative = Annotated[float, msgspec.Meta(ge=0, le=MAX_UNITS)]
 SchemaVersion = Annotated[
     Literal["1.0"], msgspec.Meta(extra={"code": "PLAN_SCHEMA_VERSION_UNSUPPORTED"})
 ]

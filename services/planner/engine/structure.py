@@ -50,6 +50,8 @@ def _describe(t: mi.Type, pattern: str | None = None) -> str:
             return f"integer between {ge} and {le}"
         case mi.IntType():
             return "integer"
+        case mi.FloatType(ge=int() | float() as ge, le=int() | float() as le):
+            return f"number between {ge:g} and {le:g}"
         case mi.FloatType(ge=int() | float() as ge):
             return f"number >= {ge:g}"
         case mi.FloatType():
@@ -186,7 +188,7 @@ def check_structure(value: Any, root: type[msgspec.Struct], problems: ProblemLis
             case mi.FloatType():
                 if not isinstance(item, int | float) or isinstance(item, bool):
                     wrong_type()
-                elif t.ge is not None and item < t.ge:
+                elif (t.ge is not None and item < t.ge) or (t.le is not None and item > t.le):
                     out_of_range(f"{item} is out of range: expected {expected}")
             case mi.BoolType():
                 if not isinstance(item, bool):

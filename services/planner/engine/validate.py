@@ -23,6 +23,8 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
+from services.common.json_input import too_deep
+
 from .checks import find_problems
 from .document import Calendar, PlanDocument, Project, Resource, Task, ids_well_formed
 from .network import Network, build_network
@@ -33,6 +35,9 @@ DEFAULT_MAX_TASKS = 200_000
 DEFAULT_HORIZON_DAYS = 146_097  # 400 years: one full Gregorian cycle
 
 _DECODER: Final = msgspec.json.Decoder(PlanDocument)
+# A plan document nests six levels deep; far more is not a plan.
+MAX_NESTING: Final = 64
+
 # msgspec reports malformed JSON as DecodeError, but invalid UTF-8 inside a
 # string as the codec's own UnicodeDecodeError.
 _NOT_JSON: Final = (msgspec.DecodeError, UnicodeDecodeError)
@@ -97,6 +102,9 @@ def read_document(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> tuple[PlanDocument, Network]:
     """Decode and check a plan document; raise ``PlanInvalid`` listing its problems."""
+    # Bounded before any parser recurses: 1,000 levels of nesting were a RecursionError.
+    if too_deep(body.encode() if isinstance(body, str) else body, MAX_NESTING):
+        raise PlanJSONInvalid(f"nested deeper than {MAX_NESTING} levels", line=1, column=1)
     try:
         doc = _DECODER.decode(body)
     except msgspec.ValidationError:

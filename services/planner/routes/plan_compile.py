@@ -17,6 +17,7 @@ from services.common.error_codes import ErrorCode
 from services.common.errors import error_body, error_responses, preferred_locale
 from services.common.settings import Settings
 from services.planner.access_lookup import AccessAnswer
+from services.planner.compile_gate import gate_of
 from services.planner.compile_slots import CompileSlots
 from services.planner.context import AccountAccess, Slots
 from services.planner.engine import CompiledPlan, PlanInvalid, PlanJSONInvalid, compile_plan
@@ -84,6 +85,8 @@ PLAN_ERRORS: dict[int | str, dict[str, Any]] = {
         ErrorCode.PLAN_TOO_LARGE,
         ErrorCode.PAYLOAD_TOO_LARGE,
         ErrorCode.PLAN_CONCURRENCY_LIMIT,
+        # Every compile turn of this process is taken for longer than a request waits.
+        ErrorCode.SERVICE_UNAVAILABLE,
     ),
     422: {
         "description": "`PLAN_INVALID`: every problem found (at most 100) is in `errors`, "
@@ -148,7 +151,7 @@ async def run_compiler(
 ) -> T | JSONResponse:
     """``compiler`` (``compile_plan`` or ``compile_document``) in one of the account's
     ``concurrent`` slots, at most ``limit`` tasks; its result or the coded problem answer."""
-    async with slots.hold(account_id, concurrent):
+    async with slots.hold(account_id, concurrent), gate_of(request.app).turn():
         try:
             # Off the event loop: a large plan takes a second of CPU. Warnings
             # speak the reader's language, as error answers do.
