@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 _BABEL_LOCALE = {"tr": "tr_TR", "en": "en_US"}
 
@@ -37,3 +37,8 @@ def iso_day(value: object, locale: str) -> str | None:
     except ValueError:
         return None
     return format_date(parsed, format="medium", locale=_BABEL_LOCALE.get(locale, "en_US"))
+
+
+def count(value: int, locale: str) -> str:
+    """``20.000`` in Turkish, ``20,000`` in English."""
+    return format_decimal(value, locale=_BABEL_LOCALE.get(locale, "en_US"))

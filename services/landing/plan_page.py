@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.error_codes import ErrorCode
-from services.landing.formatting import iso_day
+from services.landing.formatting import count, iso_day
 from services.landing.gantt import GANTT_TEXT, GanttChart, GanttInputInvalid, Zoom, render_gantt
 from services.landing.messages import texts
 from services.landing.plan_view import ProblemsView, TaskRow, explain, problems_view, task_rows
@@ -214,7 +214,8 @@ def page_context(
         if outcome.problems
         else [],
         "problem_count": outcome.problems.count if outcome.problems else 0,
-        "paid_max_tasks": paid_max_tasks,
+        "paid_max_tasks": count(paid_max_tasks, locale) if paid_max_tasks else None,
+        "count": lambda value: count(value, locale),
         "day": lambda value: iso_day(value, locale),
         "explain": lambda problem: explain(problem, t, locale),
     }

@@ -69,7 +69,7 @@ def sign_in(page: Page, landing: str, email: str) -> None:
     page.wait_for_url(f"{landing}/app")
 
 
-def test_free_then_paid(browser: Browser, app_stack: Stack) -> None:
+def test_free_then_paid(browser: Browser, app_stack: Stack, tmp_path: Path) -> None:
     landing = app_stack.env["LANDING_BASE_URL"]
     page = open_page(browser, "en-US")
     sign_in(page, landing, f"free-{time.time_ns()}@example.com")
@@ -89,8 +89,21 @@ def test_free_then_paid(browser: Browser, app_stack: Stack) -> None:
     assert page.get_by_test_id("upgrade-link").get_attribute("href") == "/"
     shot(page, "app_sample_free_en.png")
 
+    # Over the free tier's task limit: the limit and the way up.
+    big = tmp_path / "big.json"
+    chain = [task(f"t{i}", 1, *([f"t{i - 1}"] if i else [])) for i in range(230)]
+    big.write_text(json.dumps(document(chain)))
+    page.goto(f"{landing}/app")
+    page.set_input_files("[data-testid=json-file]", str(big))
+    page.get_by_test_id("upload-json").click()
+    limit = page.get_by_test_id("limit-tasks")
+    limit.wait_for()
+    assert "This plan has 230 tasks; your plan allows up to 200." in limit.inner_text()
+    assert "up to 20,000 tasks" in limit.inner_text()
+    shot(page, "app_limit_free_en.png", full=False)
+
     # Pay with 4242 on the provider's page, coming back to the success page.
-    page.get_by_test_id("upgrade-link").click()
+    page.get_by_test_id("upgrade-link").first.click()
     page.get_by_test_id("choose-plan-pro_monthly").click()
     page.wait_for_url(f"{app_stack.env['PAYMENT_PROVIDER_ENDPOINT']}/checkout/*")
     page.fill("input[name=cardNumber]", "4242 4242 4242 4242")

@@ -125,7 +125,7 @@ class TestFreeAccount:
         assert page.status_code == 413  # over the free tier's 200 tasks
         assert 'data-testid="limit-tasks"' in page.text
         assert "This plan has 230 tasks; your plan allows up to 200." in page.text
-        assert "A paid plan compiles plans of up to 20000 tasks." in page.text
+        assert "A paid plan compiles plans of up to 20,000 tasks." in page.text
 
     async def test_the_backend_refuses_saving_and_exports_anyway(self, app_site: AppSite) -> None:
         page = await app_site.post(
