@@ -43,6 +43,21 @@ def payment_stack(stack_databases: tuple[Path, str, str]) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
+def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """landing, the planner, billing_api and the sandbox as processes on SQLite: one stack
+    for every browser test (starting it is most of their time)."""
+    workdir = tmp_path_factory.mktemp("full_stack")
+    with running_stack(
+        workdir,
+        billing_db=f"sqlite+aiosqlite:///{workdir}/billing.db",
+        sandbox_db=f"sqlite+aiosqlite:///{workdir}/sandbox.db",
+        names=("sandbox", "billing-api", "planner", "landing"),
+    ) as stack:
+        stack.env["GW_TEST_WORKDIR"] = str(workdir)
+        yield stack
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """One headless Chromium for the whole session; each test opens its own context."""
     with chromium() as opened:

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, Response, expect
 from services.landing.web import account_for_email
 from tests.e2e.browser import fill_card
 from tests.e2e.shopper import Shopper, sandbox_call
-from tests.e2e.stack import ROOT, Stack, running_stack
+from tests.e2e.stack import ROOT, Stack
 
 pytestmark = pytest.mark.browser
 
@@ -32,16 +32,8 @@ MARKER_CARD = "4000 0566 5566 5556"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("landing_stack")
-    with running_stack(
-        workdir,
-        billing_db=f"sqlite+aiosqlite:///{workdir}/billing.db",
-        sandbox_db=f"sqlite+aiosqlite:///{workdir}/sandbox.db",
-        names=("sandbox", "billing-api", "planner", "landing"),
-    ) as stack:
-        stack.env["GW_TEST_WORKDIR"] = str(workdir)
-        yield stack
+def site(full_stack: Stack) -> Stack:
+    return full_stack
 
 
 class Visitor:

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.browser import chromium
-from tests.e2e.stack import Stack, running_stack
+from tests.e2e.stack import Stack
 from tests.planner.plans import document, task
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -33,21 +31,8 @@ BROKEN = document(
 
 
 @pytest.fixture(scope="module")
-def app_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("app-stack")
-    with running_stack(
-        workdir,
-        billing_db=f"sqlite+aiosqlite:///{workdir}/billing.db",
-        sandbox_db=f"sqlite+aiosqlite:///{workdir}/sandbox.db",
-        names=("sandbox", "billing-api", "planner", "landing"),
-    ) as stack:
-        yield stack
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as opened:
-        yield opened
+def app_stack(full_stack: Stack) -> Stack:
+    return full_stack
 
 
 def open_page(browser: Browser, locale: str, width: int = 1280, height: int = 900) -> Page:
