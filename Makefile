@@ -53,6 +53,7 @@ pytest: install
 
 bench: install
 	$(BIN)/python -m bench.compile
+	$(BIN)/python -m bench.gating
 
 fmt: install
 	$(BIN)/ruff format .
