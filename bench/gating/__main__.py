@@ -10,6 +10,8 @@ every row alike:
                         slots do nothing): the same route, the same plan, no gating;
 * compile gated         ``POST /v1/plan/compile`` as served: access, the tier's
                         task limit and a compile slot in the database;
+* … no compile slot     gated, but the slot's database lease overridden away: what
+                        the access lookup and the tier limit cost on their own;
 * access_preview        ``GET /v1/billing/access_preview``, warm cache;
 * compile_with_access   ``POST /v1/plan/compile_with_access_preview``, warm cache;
 * … billing down        the same two with billing_api refusing connections, the
@@ -141,7 +143,7 @@ async def run(rounds: int) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {}
     body = plan_body(TASKS)
     urls: dict[str, str] = {}
-    for name in ("warm", "down", "alone"):
+    for name in ("warm", "down", "alone", "noslots"):
         urls[name] = f"sqlite+aiosqlite:///{folder}/{name}.db"
         await upgrade("planner", urls[name])
     base = {"gw_env": "test", "billing_api_base_url": "http://billing.bench"}
@@ -154,10 +156,14 @@ async def run(rounds: int) -> dict[str, list[float]]:
         planner(settings("warm", planner_access_cache_ttl_s=3600), billing_up) as warm,
         planner(settings("down", planner_access_refresh_s=0), billing_down) as down,
         planner(settings("alone"), billing_up) as alone,
+        planner(settings("noslots", planner_access_cache_ttl_s=3600), billing_up) as noslots,
     ):
         token = mint_token(ACCOUNT, settings("warm"))
         headers = {"Authorization": f"Bearer {token}"}
         ungated(alone)
+        # Only the compile slot taken away: what the access lookup alone costs.
+        noslots.app.dependency_overrides[compile_slots] = NoSlots  # type: ignore[attr-defined]
+        await noslots.get("/v1/billing/access_preview", headers=headers)
         # Warm: the cache holds the paid tier. Down: the paid tier is known, then billing
         # goes away and the breaker opens after its consecutive failures.
         await warm.get("/v1/billing/access_preview", headers=headers)
@@ -171,6 +177,9 @@ async def run(rounds: int) -> dict[str, list[float]]:
         rows: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
             "compile alone": lambda: alone.post("/v1/plan/compile", content=body, headers=headers),
             "compile gated": lambda: warm.post("/v1/plan/compile", content=body, headers=headers),
+            "compile gated, no compile slot": lambda: noslots.post(
+                "/v1/plan/compile", content=body, headers=headers
+            ),
             "access_preview": lambda: warm.get("/v1/billing/access_preview", headers=headers),
             "compile_with_access_preview": lambda: warm.post(
                 "/v1/plan/compile_with_access_preview", content=body, headers=headers
