@@ -8,6 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Every Python start (each test worker, each service of an e2e stack) would otherwise
+# compile its imports from source: compile the libraries once at install, and let
+# Python and pytest cache our own modules and the rewritten test modules.
+export UV_COMPILE_BYTECODE := 1
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: run test install browser lint typecheck docs-check pytest bench fmt clean
 
@@ -15,7 +20,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock Makefile
 	$(UV) sync --locked --python $(PYTHON) --quiet
 	touch $@
 
@@ -48,8 +53,10 @@ typecheck: install
 docs-check: install
 	$(BIN)/gwstack docs error-codes --check
 
+# xdist workers (one per core); tests sharing a started stack stay on one worker.
+PYTEST_WORKERS ?= auto
 pytest: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: install
 	$(BIN)/python -m bench.compile

@@ -1,8 +1,9 @@
 """Real databases for tests: a SQLite file per test, and a fresh PostgreSQL database per run.
 
-PostgreSQL is the production database, so the suite runs against it too. Under
-``CI=true`` an unreachable server fails the run; elsewhere those tests skip with
-the reason shown.
+A test's SQLite file is a copy of a template migrated once per session (migrating
+takes far longer than copying). PostgreSQL is the production database, so the
+suite runs against it too. Under ``CI=true`` an unreachable server fails the run;
+elsewhere those tests skip with the reason shown.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from services.common.migrate import upgrade
 from tests.environment import missing
 
 POSTGRES_ADMIN_DSN = os.environ.get("GW_TEST_POSTGRES_DSN", "postgresql://root@127.0.0.1:5432/test")
@@ -59,3 +63,28 @@ def fresh_postgres_database(label: str) -> Iterator[str]:
         yield f"{base}/{name}"
     finally:
         run_blocking(lambda: admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+class SqliteTemplates:
+    """Per service, one SQLite database migrated on first use; ``copy`` hands out copies."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._migrated: dict[str, Path] = {}
+
+    def template(self, service: str) -> Path:
+        if service not in self._migrated:
+            path = self.directory / f"{service}.db"
+            run_blocking(lambda: upgrade(service, sqlite_url(path)))
+            self._migrated[service] = path
+        return self._migrated[service]
+
+    def copy(self, service: str, target: Path) -> str:
+        """A migrated, empty database of ``service`` at ``target``; its SQLAlchemy URL."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.template(service), target)
+        return sqlite_url(target)

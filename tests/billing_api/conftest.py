@@ -15,14 +15,9 @@ from services.common.auth import mint_token
 from services.common.migrate import upgrade
 from services.common.settings import Settings
 from tests.billing_api.fakes import FakeProvider
-from tests.databases import fresh_postgres_database, run_blocking
+from tests.databases import SqliteTemplates, fresh_postgres_database, run_blocking
 
 LANDING = "http://127.0.0.1:19000"
-
-
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="session")
@@ -33,12 +28,12 @@ def postgres_billing_url() -> Iterator[str]:
 
 
 @pytest.fixture
-async def billing_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+async def billing_db_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, sqlite_templates: SqliteTemplates
+) -> str:
     """A migrated, empty billing database on the backend under test."""
     if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/billing.db"
-        await upgrade("billing_api", url)
-        return url
+        return sqlite_templates.copy("billing_api", tmp_path / "billing.db")
     url: str = request.getfixturevalue("postgres_billing_url")
     await _truncate_all(url)
     return url

@@ -13,12 +13,15 @@ import standardwebhooks
 from services.common.settings import Settings
 
 _seq = itertools.count(1)
+# One period for every report of a test run: a period read from the clock per report would
+# differ between two reports a second boundary apart, and a repeated report would not repeat.
+_PERIOD_START = int(time.time())
 
 
 def subscription_object(
     sub_id: str, status: str, *, updated_ms: int, account: str = "acc_alice", **extra: Any
 ) -> dict[str, Any]:
-    now = int(time.time())
+    now = _PERIOD_START
     obj = {
         "id": sub_id,
         "object": "subscription",

@@ -61,6 +61,7 @@ class TestStart:
             "http://127.0.0.1:19001/billing/success",
         ],
     )
+    @pytest.mark.backend_independent
     async def test_redirect_outside_the_allow_list_is_refused(
         self, app: FastAPI, client: httpx.AsyncClient, auth: Any, url: str
     ) -> None:
@@ -71,11 +72,13 @@ class TestStart:
         assert error["details"] == {"field": "cancelUrl"}
         assert await attempt_count(app) == 0
 
+    @pytest.mark.backend_independent
     async def test_unknown_plan(self, client: httpx.AsyncClient, auth: Any) -> None:
         response = await client.post(START, json=checkout_body(planId="gold"), headers=auth())
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "PLAN_NOT_FOUND"
 
+    @pytest.mark.backend_independent
     async def test_free_plan_cannot_be_bought(self, client: httpx.AsyncClient, auth: Any) -> None:
         response = await client.post(START, json=checkout_body(planId="free"), headers=auth())
         assert response.status_code == 422
@@ -128,6 +131,7 @@ class TestStart:
         assert retry.status_code == 201
         assert await attempt_count(app) == 1
 
+    @pytest.mark.backend_independent
     async def test_requires_a_token(self, client: httpx.AsyncClient) -> None:
         response = await client.post(START, json=checkout_body())
         assert response.status_code == 401
@@ -204,6 +208,7 @@ class TestIdempotency:
         assert again.status_code == 201
         assert again.json()["paymentAttemptId"] != first.json()["paymentAttemptId"]
 
+    @pytest.mark.backend_independent
     @pytest.mark.parametrize("key", ["", " padded", "x" * 256])
     async def test_malformed_key(self, client: httpx.AsyncClient, auth: Any, key: str) -> None:
         response = await client.post(
@@ -335,6 +340,7 @@ class TestStatus:
             "requestId": None
         }
 
+    @pytest.mark.backend_independent
     async def test_missing_parameter(self, client: httpx.AsyncClient, auth: Any) -> None:
         response = await client.get(STATUS, headers=auth())
         assert response.status_code == 422

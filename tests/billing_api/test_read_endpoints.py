@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from services.billing_api.app import create_app
@@ -37,6 +38,7 @@ async def record_subscription(
 
 
 class TestHealth:
+    @pytest.mark.backend_independent
     async def test_ok_names_the_service_and_provider(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/health")
         assert response.status_code == 200
@@ -58,6 +60,7 @@ class TestHealth:
 
 
 class TestPlans:
+    @pytest.mark.backend_independent
     async def test_catalog_in_minor_units_without_token(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/api/billing/plans")
         assert response.status_code == 200
@@ -75,6 +78,7 @@ class TestPlans:
 
 
 class TestSubscription:
+    @pytest.mark.backend_independent
     async def test_requires_a_token(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/api/billing/subscription")
         assert response.status_code == 401

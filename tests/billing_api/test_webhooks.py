@@ -61,6 +61,7 @@ class TestVerification:
         subscription = await client.get("/api/billing/subscription", headers=auth())
         assert subscription.json()["subscription"]["status"] == "active"
 
+    @pytest.mark.backend_independent
     async def test_tampered_body_is_refused(
         self, app: FastAPI, client: httpx.AsyncClient, settings: Settings
     ) -> None:
@@ -74,12 +75,14 @@ class TestVerification:
         assert response.json()["error"]["code"] == "WEBHOOK_SIGNATURE_INVALID"
         assert await count(app, WebhookInboxEvent) == 0
 
+    @pytest.mark.backend_independent
     async def test_missing_signature_is_refused(self, client: httpx.AsyncClient) -> None:
         body = envelope("invoice.paid", {"id": "in_1", "object": "invoice"})
         response = await client.post(HOOK, content=body)
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "WEBHOOK_SIGNATURE_INVALID"
 
+    @pytest.mark.backend_independent
     async def test_stale_timestamp_is_refused(
         self, client: httpx.AsyncClient, settings: Settings
     ) -> None:
@@ -89,6 +92,7 @@ class TestVerification:
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "WEBHOOK_SIGNATURE_INVALID"
 
+    @pytest.mark.backend_independent
     async def test_signed_but_unreadable_is_payload_invalid(
         self, client: httpx.AsyncClient, settings: Settings
     ) -> None:
@@ -96,6 +100,7 @@ class TestVerification:
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "WEBHOOK_PAYLOAD_INVALID"
 
+    @pytest.mark.backend_independent
     async def test_unknown_provider(self, client: httpx.AsyncClient, settings: Settings) -> None:
         body = envelope("invoice.paid", {"id": "in_1", "object": "invoice"})
         response = await client.post(
@@ -279,6 +284,7 @@ class TestCancelResume:
         resumed = await client.post("/api/billing/subscription/resume", headers=auth())
         assert resumed.json()["subscription"]["cancelAtPeriodEnd"] is False
 
+    @pytest.mark.backend_independent
     async def test_cancel_without_subscription(self, client: httpx.AsyncClient, auth: Any) -> None:
         response = await client.post("/api/billing/subscription/cancel", headers=auth())
         assert response.status_code == 404

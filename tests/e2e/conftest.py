@@ -1,44 +1,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
 
-from tests.databases import fresh_postgres_database
+from tests.databases import SqliteTemplates
 from tests.e2e.browser import chromium
-from tests.e2e.stack import Stack, running_stack
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.stack import Stack, running_stack, stack_databases
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack_databases(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Path, str, str]]:
-    workdir = tmp_path_factory.mktemp("stack")
-    if request.param == "sqlite":
-        yield (
-            workdir,
-            f"sqlite+aiosqlite:///{workdir}/billing.db",
-            f"sqlite+aiosqlite:///{workdir}/sandbox.db",
-        )
-        return
-    with ExitStack() as dbs:
-        billing = dbs.enter_context(fresh_postgres_database("e2e_billing"))
-        sandbox = dbs.enter_context(fresh_postgres_database("e2e_sandbox"))
-        yield workdir, billing, sandbox
-
-
-@pytest.fixture(scope="module")
-def payment_stack(stack_databases: tuple[Path, str, str]) -> Iterator[Stack]:
-    """billing_api and the sandbox as real processes talking real HTTP."""
-    workdir, billing_db, sandbox_db = stack_databases
-    with running_stack(
-        workdir, billing_db=billing_db, sandbox_db=sandbox_db, names=("sandbox", "billing-api")
-    ) as stack:
+@pytest.fixture(scope="session")
+def payment_stack(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, sqlite_templates: SqliteTemplates
+) -> Iterator[Stack]:
+    """billing_api and the sandbox as real processes talking real HTTP, started once per
+    backend and shared by the e2e and browser tests (each test shops with its own account)."""
+    workdir = tmp_path_factory.mktemp(f"stack_{backend}")
+    with (
+        stack_databases(backend, workdir, sqlite_templates) as (billing_db, sandbox_db),
+        running_stack(
+            workdir, billing_db=billing_db, sandbox_db=sandbox_db, names=("sandbox", "billing-api")
+        ) as stack,
+    ):
         yield stack
 
 

@@ -19,21 +19,22 @@ from services.billing_api.models import (
     WebhookInboxEvent,
 )
 from services.common.db import create_engine, sessionmaker_for
+from tests.databases import SqliteTemplates
 from tests.e2e.shopper import Shopper, sandbox_call
-from tests.e2e.stack import Stack, running_stack
+from tests.e2e.stack import Stack, running_stack, stack_databases
 
 SHOPPERS = 8
 
 
 @pytest.fixture
-def crash_stack(stack_databases: tuple[Path, str, str]) -> Iterator[Stack]:
-    workdir, billing_db, sandbox_db = stack_databases
-    with running_stack(
-        workdir / f"crash-{time.time_ns()}",
-        billing_db=billing_db,
-        sandbox_db=sandbox_db,
-        names=("sandbox", "billing-api"),
-    ) as stack:
+def crash_stack(backend: str, tmp_path: Path, sqlite_templates: SqliteTemplates) -> Iterator[Stack]:
+    """A stack of its own: the test counts every inbox row and attempt in its databases."""
+    with (
+        stack_databases(backend, tmp_path, sqlite_templates, "crash") as (billing_db, sandbox_db),
+        running_stack(
+            tmp_path, billing_db=billing_db, sandbox_db=sandbox_db, names=("sandbox", "billing-api")
+        ) as stack,
+    ):
         yield stack
 
 

@@ -13,7 +13,8 @@ from tests.e2e.browser import fill_card
 from tests.e2e.shopper import Shopper
 from tests.e2e.stack import Stack
 
-pytestmark = pytest.mark.browser
+# The page and its form; the database behind it is covered on both backends elsewhere.
+pytestmark = [pytest.mark.browser, pytest.mark.backend_independent]
 
 
 @pytest.fixture

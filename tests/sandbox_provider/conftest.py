@@ -1,15 +1,14 @@
 """Fixtures for the sandbox provider: its app on a fresh database and a webhook receiver.
 
-Every database test runs on SQLite (a file under tmp_path) and on PostgreSQL
-(one database per test session, tables emptied before each test). Without a
+Every database test runs on SQLite (a copy of a migrated template under tmp_path)
+and on PostgreSQL (one database per test session, tables emptied before each test);
+a test marked ``backend_independent`` runs on SQLite only. Without a
 reachable PostgreSQL the PostgreSQL half is skipped, except under ``CI=true``,
 where it fails.
 """
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from fastapi import FastAPI
 
 from services.common.migrate import upgrade
 from services.sandbox_provider.app import create_app
-from tests.databases import fresh_postgres_database, run_blocking
+from tests.databases import SqliteTemplates, fresh_postgres_database, run_blocking
 from tests.sandbox_provider.support import (
     AppFactory,
     Receiver,
@@ -40,21 +39,13 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrated once; each test gets a copy (the app's start-up upgrade is then a no-op)."""
-    path = tmp_path_factory.mktemp("sandbox_template") / "sandbox.db"
-    asyncio.run(upgrade("sandbox_provider", f"sqlite+aiosqlite:///{path}"))
-    return path
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def empty_database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, sqlite_templates: SqliteTemplates
+) -> str:
     # Sync, so the session-scoped fixtures can run their own event loops.
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("migrated_sqlite_file")
-        shutil.copyfile(template, tmp_path / "sandbox.db")
-        return f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
+    if backend == "sqlite":
+        return sqlite_templates.copy("sandbox_provider", tmp_path / "sandbox.db")
     url: str = request.getfixturevalue("postgres_url")
     return url
 

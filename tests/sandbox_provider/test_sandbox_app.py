@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from services.sandbox_provider.app import create_app
 from tests.sandbox_provider.support import SandboxClient, running, sandbox_config, sandbox_settings
+
+# Input handling and the error envelope: the database cannot change these.
+pytestmark = pytest.mark.backend_independent
 
 
 async def test_health(sandbox: SandboxClient) -> None:

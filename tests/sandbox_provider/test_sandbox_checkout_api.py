@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.sandbox_provider.support import (
     API_KEY,
     CANCEL_URL,
@@ -43,6 +45,7 @@ class TestCreateSession:
 
         assert session["expires_at"] - session["created"] in range(86400 - 2, 86400 + 2)
 
+    @pytest.mark.backend_independent
     async def test_refuses_a_missing_or_wrong_api_key(self, sandbox: SandboxClient) -> None:
         for headers in ({}, {"Authorization": "Bearer sk_test_wrong"}, {"Authorization": API_KEY}):
             response = await sandbox.http.post("/v1/checkout/sessions", json={}, headers=headers)
@@ -51,6 +54,7 @@ class TestCreateSession:
             assert response.json()["error"]["code"] == "UNAUTHENTICATED"
             assert response.headers["www-authenticate"] == "Bearer"
 
+    @pytest.mark.backend_independent
     async def test_refuses_bad_fields(self, sandbox: SandboxClient) -> None:
         plan = {"id": "p", "name": "P", "amount": 100, "currency": "TRY", "interval": "week"}
         bodies = [
@@ -83,6 +87,7 @@ class TestCreateSession:
 
 
 class TestGetSession:
+    @pytest.mark.backend_independent
     async def test_unknown_session_is_not_found(self, sandbox: SandboxClient) -> None:
         response = await sandbox.http.get("/v1/checkout/sessions/cs_nope", headers=sandbox.auth)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from services.sandbox_provider.clock import add_months, move_clock
 from services.sandbox_provider.database import transaction
 from tests.sandbox_provider.support import (
@@ -45,6 +47,7 @@ class TestClockApi:
             assert response.status_code == 422
             assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
+    @pytest.mark.backend_independent
     async def test_needs_the_api_key(self, sandbox: SandboxClient) -> None:
         response = await sandbox.http.post("/v1/test_clock/advance", json={"days": 1})
 

@@ -25,6 +25,7 @@ DECLINES = [
 
 
 class TestCheckoutPage:
+    @pytest.mark.backend_independent
     async def test_shows_plan_price_form_cancel_link_and_test_cards(
         self, sandbox: SandboxClient
     ) -> None:
@@ -48,6 +49,7 @@ class TestCheckoutPage:
         assert "test-cards" in page.test_ids
         assert "4000 0027 6000 3184" in html
 
+    @pytest.mark.backend_independent
     async def test_speaks_turkish_for_a_turkish_session(self, sandbox: SandboxClient) -> None:
         session = await sandbox.create_session(locale="tr")
 
@@ -58,6 +60,7 @@ class TestCheckoutPage:
         assert "aylık" in html
         assert "Kart numarası" in html
 
+    @pytest.mark.backend_independent
     async def test_follows_the_browser_language_without_a_session_locale(
         self, sandbox: SandboxClient
     ) -> None:
@@ -69,6 +72,7 @@ class TestCheckoutPage:
 
         assert "₺299,00" in html
 
+    @pytest.mark.backend_independent
     async def test_announces_a_trial(self, sandbox: SandboxClient) -> None:
         session = await sandbox.create_session(plan={"interval": "year", "trial_days": 14})
 
@@ -76,6 +80,7 @@ class TestCheckoutPage:
 
         assert "trial" in page.test_ids
 
+    @pytest.mark.backend_independent
     async def test_unknown_session_is_a_404_page(self, sandbox: SandboxClient) -> None:
         response = await sandbox.http.get("/checkout/cs_missing")
 
@@ -180,6 +185,7 @@ class TestPay:
             ({"name": "   "}, "Enter the name on the card."),
         ],
     )
+    @pytest.mark.backend_independent
     async def test_invalid_input_shows_the_form_again_and_keeps_the_session_open(
         self, sandbox: SandboxClient, fields: dict[str, str], message: str
     ) -> None:
@@ -206,6 +212,7 @@ class TestPay:
         assert response.status_code == 422
         assert "expiry date has passed" in response.text
 
+    @pytest.mark.backend_independent
     async def test_a_post_without_the_session_token_is_refused(
         self, sandbox: SandboxClient
     ) -> None:
@@ -300,6 +307,7 @@ class TestThreeDSecure:
         failed = await sandbox.session(str(session["id"]))
         assert (failed["outcome"], failed["error_code"]) == ("failed", "AUTHENTICATION_FAILED")
 
+    @pytest.mark.backend_independent
     async def test_the_challenge_page_needs_a_pending_challenge(
         self, sandbox: SandboxClient
     ) -> None:
@@ -328,6 +336,7 @@ class TestCancelLink:
         # A canceled session cannot be paid any more.
         assert (await sandbox.http.get(link)).status_code == 200
 
+    @pytest.mark.backend_independent
     async def test_a_link_without_the_token_only_shows_the_page(
         self, sandbox: SandboxClient
     ) -> None:
