@@ -1,7 +1,8 @@
 """The hostile-input suite: what an attacker without a secret, or an unlucky operator,
 can send or do to each service. Every answer must be a documented, coded 4xx.
 
-billing_api's fixtures (both databases) are shared from its own test package.
+billing_api's fixtures (both databases) are shared from its own test package; the
+``backend`` they run on comes from the suite's root conftest.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from tests.billing_api.conftest import (  # noqa: F401 - fixtures, found by name
     app,
     auth,
-    backend,
     billing_db_url,
     client,
     postgres_billing_url,

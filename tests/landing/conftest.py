@@ -14,10 +14,10 @@ import pytest
 from fastapi import FastAPI
 
 from services.billing_api.app import create_app as create_billing
-from services.common.migrate import upgrade
 from services.common.settings import Settings
 from services.landing.app import create_app as create_landing
 from tests.billing_api.fakes import FakeProvider
+from tests.databases import SqliteTemplates
 
 LANDING = "http://landing.test"
 BILLING = "http://billing.test"
@@ -108,9 +108,8 @@ SiteFactory = Callable[..., Any]
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    db = f"sqlite+aiosqlite:///{tmp_path}/billing.db"
-    await upgrade("billing_api", db)
+async def site(tmp_path: Path, sqlite_templates: SqliteTemplates) -> AsyncIterator[Site]:
+    db = sqlite_templates.copy("billing_api", tmp_path / "billing.db")
     settings = landing_settings(db)
     provider = FakeProvider()
     billing = create_billing(settings, provider=provider, run_worker=False)

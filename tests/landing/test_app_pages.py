@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from services.billing_api.app import create_app as create_billing
-from services.common.migrate import upgrade
 from services.landing.app import create_app as create_landing
 from services.landing.web import account_for_email
 from tests.billing_api.fakes import FakeProvider
+from tests.databases import SqliteTemplates
 from tests.landing.conftest import LANDING, Planner, Site, landing_settings
 from tests.landing.planner_standin import PlannerStandIn
 from tests.planner.plans import document, task
@@ -59,9 +59,8 @@ class AppSite:
 
 
 @pytest.fixture
-async def app_site(tmp_path: Path) -> AsyncIterator[AppSite]:
-    db = f"sqlite+aiosqlite:///{tmp_path}/billing.db"
-    await upgrade("billing_api", db)
+async def app_site(tmp_path: Path, sqlite_templates: SqliteTemplates) -> AsyncIterator[AppSite]:
+    db = sqlite_templates.copy("billing_api", tmp_path / "billing.db")
     settings = landing_settings(db)
     billing = create_billing(settings, provider=FakeProvider(), run_worker=False)
     planner = PlannerStandIn(settings)

@@ -15,16 +15,11 @@ from services.common.migrate import upgrade
 from services.common.settings import Settings
 from services.planner.app import create_app
 from services.planner.models import Base
-from tests.databases import fresh_postgres_database, run_blocking
+from tests.databases import SqliteTemplates, fresh_postgres_database, run_blocking
 from tests.planner.billing_standin import BillingStandIn
 
 LANDING = "http://landing.test"
 Planners = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +30,12 @@ def postgres_planner_url() -> Iterator[str]:
 
 
 @pytest.fixture
-async def planner_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+async def planner_db_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, sqlite_templates: SqliteTemplates
+) -> str:
     """A migrated, empty planner database on the backend under test."""
     if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/planner.db"
-        await upgrade("planner", url)
-        return url
+        return sqlite_templates.copy("planner", tmp_path / "planner.db")
     url = str(request.getfixturevalue("postgres_planner_url"))
     engine = create_engine(url)
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
