@@ -48,7 +48,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy services gwstack
+	$(BIN)/mypy services gwstack tests
 
 docs-check: install
 	$(BIN)/gwstack docs error-codes --check

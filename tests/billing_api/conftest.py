@@ -15,9 +15,8 @@ from services.common.auth import mint_token
 from services.common.migrate import upgrade
 from services.common.settings import Settings
 from tests.billing_api.fakes import FakeProvider
+from tests.billing_api.support import make_settings
 from tests.databases import SqliteTemplates, fresh_postgres_database, run_blocking
-
-LANDING = "http://127.0.0.1:19000"
 
 
 @pytest.fixture(scope="session")
@@ -47,16 +46,6 @@ async def _truncate_all(url: str) -> None:
     async with engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables}"))
     await engine.dispose()
-
-
-def make_settings(db_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "gw_env": "test",
-        "billing_database_url": db_url,
-        "landing_base_url": LANDING,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -89,14 +78,3 @@ def auth(settings: Settings) -> Any:
         return {"Authorization": f"Bearer {mint_token(account_id, settings)}", **extra}
 
     return headers
-
-
-def checkout_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "planId": "pro_monthly",
-        "successUrl": f"{LANDING}/billing/success",
-        "cancelUrl": f"{LANDING}/billing/cancel",
-        "locale": "tr",
-    }
-    body.update(overrides)
-    return body

@@ -11,8 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.common.settings import Settings
-from tests.billing_api.conftest import checkout_body
-from tests.billing_api.test_checkout import START, attempt_count
+from tests.billing_api.support import START, attempt_count, checkout_body
 
 # Input handling and the error envelope: the database cannot change these.
 pytestmark = pytest.mark.backend_independent

@@ -8,21 +8,19 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from services.billing_api.models import OutboxMessage, PaymentAttempt, SubscriptionStatus
+from services.billing_api.models import OutboxMessage, SubscriptionStatus
 from services.billing_api.provider_adapter import CheckoutOutcome
-from tests.billing_api.conftest import LANDING, checkout_body
 from tests.billing_api.fakes import FakeProvider
-from tests.billing_api.test_read_endpoints import record_subscription
-
-START = "/api/billing/checkout/start"
-STATUS = "/api/billing/checkout/status"
-
-
-async def attempt_count(app: FastAPI) -> int:
-    async with app.state.billing.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(PaymentAttempt)) or 0)
+from tests.billing_api.support import (
+    LANDING,
+    START,
+    STATUS,
+    attempt_count,
+    checkout_body,
+    record_subscription,
+)
 
 
 class TestStart:

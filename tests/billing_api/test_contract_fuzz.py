@@ -15,8 +15,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from services.billing_api.app import create_app
 from services.common.auth import mint_token
 from services.common.migrate import upgrade
-from tests.billing_api.conftest import make_settings
 from tests.billing_api.fakes import FakeProvider
+from tests.billing_api.support import make_settings
 
 # Loaded at import, as schemathesis collects one test per operation from the schema.
 _DATABASE = Path(tempfile.mkdtemp(prefix="gw-fuzz-")) / "billing.db"

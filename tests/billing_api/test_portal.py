@@ -9,9 +9,8 @@ import pytest
 from fastapi import FastAPI
 
 from services.billing_api.models import SubscriptionStatus
-from tests.billing_api.conftest import LANDING
 from tests.billing_api.fakes import FakeProvider
-from tests.billing_api.test_read_endpoints import record_subscription
+from tests.billing_api.support import LANDING, record_subscription
 
 PORTAL = "/api/billing/portal"
 

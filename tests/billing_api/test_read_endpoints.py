@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,31 +9,9 @@ import pytest
 from fastapi import FastAPI
 
 from services.billing_api.app import create_app
-from services.billing_api.lifecycle import apply_subscription_state
 from services.billing_api.models import SubscriptionStatus
-from services.billing_api.provider_adapter import SubscriptionState
-from tests.billing_api.conftest import make_settings
 from tests.billing_api.fakes import FakeProvider
-
-
-async def record_subscription(
-    app: FastAPI, account: str, status: SubscriptionStatus, *, provider_id: str, age_days: int = 0
-) -> None:
-    now = datetime.now(UTC) - timedelta(days=age_days)
-    state = SubscriptionState(
-        subscription_id=provider_id,
-        account_id=account,
-        plan_id="pro_monthly",
-        status=status,
-        current_period_start=now,
-        current_period_end=now + timedelta(days=30),
-        cancel_at_period_end=False,
-        trial_end=None,
-        canceled_at=None,
-        as_of=now,
-    )
-    async with app.state.billing.sessions() as session, session.begin():
-        await apply_subscription_state(session, state, provider="stub", source="test")
+from tests.billing_api.support import make_settings, record_subscription
 
 
 class TestHealth:

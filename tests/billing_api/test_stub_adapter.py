@@ -11,7 +11,7 @@ from services.common.settings import Settings
 
 
 def adapter(handler: httpx.MockTransport) -> StubProvider:
-    return StubProvider(Settings(_env_file=None), transport=handler)  # type: ignore[call-arg]
+    return StubProvider(Settings(_env_file=None), transport=handler)
 
 
 def refuse(request: httpx.Request) -> httpx.Response:
@@ -47,7 +47,7 @@ async def test_the_api_key_is_sent_as_a_bearer_token() -> None:
     with pytest.raises(ProviderUnavailable):
         await provider.get_checkout("cs_1")
     await provider.aclose()
-    key = Settings(_env_file=None).payment_provider_api_key.get_secret_value()  # type: ignore[call-arg]
+    key = Settings(_env_file=None).payment_provider_api_key.get_secret_value()
     assert seen == [f"Bearer {key}"]
 
 

@@ -19,7 +19,6 @@ from services.billing_api.models import (
     WebhookInboxEvent,
 )
 from services.common.settings import Settings
-from tests.billing_api.conftest import checkout_body
 from tests.billing_api.fakes import FakeProvider
 from tests.billing_api.sandbox_events import (
     envelope,
@@ -27,7 +26,7 @@ from tests.billing_api.sandbox_events import (
     signed_headers,
     subscription_object,
 )
-from tests.billing_api.test_checkout import START, STATUS
+from tests.billing_api.support import START, STATUS, checkout_body
 
 HOOK = "/api/billing/webhooks/stub"
 
@@ -221,7 +220,10 @@ class TestBillingEventsOut:
         from services.billing_api.events_out import deliver_due
 
         t = now_ms()
-        period = {"current_period_start": t // 1000, "current_period_end": t // 1000 + 30 * 86400}
+        period: dict[str, Any] = {
+            "current_period_start": t // 1000,
+            "current_period_end": t // 1000 + 30 * 86400,
+        }
         for status, updated in (("active", t), ("active", t + 1), ("past_due", t + 2)):
             body = envelope(
                 "customer.subscription.updated",

@@ -23,7 +23,7 @@ def gwstack(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_token_is_a_valid_user_token() -> None:
     result = gwstack("token", "acc_demo", "--ttl", "120")
     assert result.returncode == 0, result.stderr
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     claims = jwt.decode(
         result.stdout.strip(),
         settings.auth_jwt_secret.get_secret_value(),
@@ -61,10 +61,8 @@ def test_up_starts_the_sandbox_only_when_it_is_the_provider() -> None:
     from gwstack.cli import services_to_start
     from services.common.settings import Settings
 
-    stub = services_to_start(Settings(_env_file=None))  # type: ignore[call-arg]
-    stripe = services_to_start(
-        Settings(_env_file=None, payment_provider="stripe")  # type: ignore[call-arg]
-    )
+    stub = services_to_start(Settings(_env_file=None))
+    stripe = services_to_start(Settings(_env_file=None, payment_provider="stripe"))
     assert "sandbox" in stub
     assert "sandbox" not in stripe
     assert "billing-api" in stripe

@@ -25,7 +25,7 @@ SAFE_PRODUCTION: dict[str, Any] = {
 
 
 def settings(**values: Any) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def test_development_defaults_start_with_nothing_configured() -> None:
@@ -114,7 +114,7 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "BILLING_API_BASE_URL=http://billing.internal:8080\n"
         "REDIRECT_ALLOWED_ORIGINS=https://a.example, https://b.example\n"
     )
-    loaded = Settings(_env_file=str(env))  # type: ignore[call-arg]
+    loaded = Settings(_env_file=str(env))
     assert loaded.billing_api_base_url == "http://billing.internal:8080"
     assert loaded.allowed_redirect_origins == ["https://a.example", "https://b.example"]
 

@@ -41,7 +41,7 @@ class Shopper:
 
     @property
     def headers(self) -> dict[str, str]:
-        token = mint_token(self.account, Settings(_env_file=None))  # type: ignore[call-arg]
+        token = mint_token(self.account, Settings(_env_file=None))
         return {"Authorization": f"Bearer {token}"}
 
     def start(self, plan_id: str = "pro_monthly", key: str | None = None) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def attempt_id_of(url: str) -> str:
 
 
 def sandbox_call(sandbox_url: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     key = settings.payment_provider_api_key.get_secret_value()
     response = httpx.request(
         method, f"{sandbox_url}{path}", headers={"Authorization": f"Bearer {key}"}, timeout=60,

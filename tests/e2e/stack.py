@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -116,10 +117,9 @@ def running_stack(
         **extra_env,
     }
     # What `gwstack db upgrade` does, in this process: one Python start-up less per stack.
-    for service, url_key in MIGRATED.items():
-        if (SERVICES_DIR / service / "migrations").is_dir():
-            url = env[url_key.upper()]
-            run_blocking(lambda url=url, service=service: upgrade(service, url))
+    for migrated, url_key in MIGRATED.items():
+        if (SERVICES_DIR / migrated / "migrations").is_dir():
+            run_blocking(functools.partial(upgrade, migrated, env[url_key.upper()]))
     stack = Stack(env)
     try:
         for name in names:  # all at once: each start is mostly importing, on its own core

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from services.billing_api.models import AttemptStatus, PaymentAttempt
 from services.billing_api.provider_adapter import CheckoutOutcome, CheckoutRequest, CreatedCheckout
-from tests.billing_api.conftest import checkout_body
 from tests.billing_api.fakes import FakeProvider
+from tests.billing_api.support import checkout_body
 
 START = "/api/billing/checkout/start"
 

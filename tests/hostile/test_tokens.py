@@ -58,7 +58,7 @@ def rsa_keys() -> tuple[str, str]:
 
 def test_rs256_tokens_from_an_identity_provider_verify(rsa_keys: tuple[str, str]) -> None:
     private, public = rsa_keys
-    settings = Settings(_env_file=None, auth_jwt_public_key=public)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, auth_jwt_public_key=public)
     token = jwt.encode(claims("acc_idp"), private, algorithm="RS256")
     assert verify_token(token, settings) == "acc_idp"
 
@@ -74,7 +74,7 @@ def _hs256_by_hand(payload: dict[str, Any], key: bytes) -> str:
 
 def test_rs256_mode_refuses_other_keys_and_hs256(rsa_keys: tuple[str, str]) -> None:
     _private, public = rsa_keys
-    settings = Settings(_env_file=None, auth_jwt_public_key=public)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, auth_jwt_public_key=public)
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(claims("acc_idp"), stranger, algorithm="RS256")
     # The classic confusion: an HS256 token "signed" with the public key as the secret.

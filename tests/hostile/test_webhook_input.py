@@ -18,9 +18,9 @@ from services.billing_api.models import InboxStatus, WebhookInboxEvent
 from services.billing_api.providers.stub import StubProvider
 from services.common import signing
 from services.common.settings import Settings
-from tests.billing_api.conftest import make_settings
 from tests.billing_api.fakes import FakeProvider
 from tests.billing_api.sandbox_events import envelope, signed_headers, subscription_object
+from tests.billing_api.support import make_settings
 
 HOOK = "/api/billing/webhooks/stub"
 
@@ -59,7 +59,11 @@ async def test_garbage_signatures_are_400(
     app: FastAPI, client: httpx.AsyncClient, signature: str | bytes
 ) -> None:
     body = envelope("invoice.paid", {"id": "in_1"})
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": fresh(), "webhook-signature": signature}
+    headers: dict[str, Any] = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": fresh(),
+        "webhook-signature": signature,
+    }
     response = await client.post(HOOK, content=body, headers=headers)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "WEBHOOK_SIGNATURE_INVALID"
@@ -73,7 +77,7 @@ async def test_malformed_timestamps_are_400(
     body = envelope("invoice.paid", {"id": "in_1"})
     headers = sign_raw(body, settings)
     # Sent as UTF-8 bytes: the server sees full-width digits as latin-1 text.
-    raw = {**headers, "webhook-timestamp": timestamp.encode()}
+    raw: dict[str, Any] = {**headers, "webhook-timestamp": timestamp.encode()}
     response = await client.post(HOOK, content=body, headers=raw)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "WEBHOOK_SIGNATURE_INVALID"

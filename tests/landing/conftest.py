@@ -101,7 +101,7 @@ def landing_settings(billing_db: str, **overrides: Any) -> Settings:
         "planner_base_url": PLANNER,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 SiteFactory = Callable[..., Any]

@@ -54,7 +54,7 @@ def planner_settings(db_url: str, **overrides: Any) -> Settings:
         "planner_billing_timeout_s": 0.3,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
@@ -86,5 +86,5 @@ async def planner(planners: Planners) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def auth(account: str = "acc_alice") -> dict[str, str]:
-    settings = Settings(_env_file=None, gw_env="test")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, gw_env="test")
     return {"Authorization": f"Bearer {mint_token(account, settings)}"}

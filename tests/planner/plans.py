@@ -114,7 +114,7 @@ def plans(
         tasks.append(t)
     holidays = draw(st.sets(st.integers(0, 60), max_size=6))
     start = dt.date(2026, 12, 20) + dt.timedelta(days=draw(st.integers(0, 14)))
-    people = [
+    people: list[dict[str, Any]] = [
         {"id": "ann", "name": "Ann"},
         {
             "id": "bo",

@@ -9,14 +9,15 @@ import io
 import icalendar
 import msgspec
 
-from services.planner.engine import CSV_COLUMNS, compile_document, to_csv, to_ics
+from services.planner.engine import CSV_COLUMNS, CompiledPlan, compile_document, to_csv, to_ics
+from services.planner.engine.document import PlanDocument
 
 from .plans import document, task
 
 STAMP = dt.datetime(2027, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def compiled():  # type: ignore[no-untyped-def]
+def compiled() -> tuple[PlanDocument, CompiledPlan]:
     doc = document(
         [
             task("phase", None),

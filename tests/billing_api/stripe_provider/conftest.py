@@ -15,8 +15,8 @@ from services.billing_api.customers import CustomerDirectory
 from services.billing_api.providers.stripe import StripeProvider
 from services.common.db import create_engine, sessionmaker_for
 from services.common.settings import Settings
-from tests.billing_api.conftest import make_settings
 from tests.billing_api.stripe_provider.standin import API_KEY, SECRET, Event, StripeStandin, signed
+from tests.billing_api.support import make_settings
 
 HOOK = "/api/billing/webhooks/stripe"
 

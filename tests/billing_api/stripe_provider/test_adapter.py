@@ -18,9 +18,9 @@ from services.billing_api.providers.stripe import StripeProvider
 from services.billing_api.providers.stripe_objects import payment_error_code
 from services.common.db import create_engine, sessionmaker_for
 from services.common.settings import Settings
-from tests.billing_api.conftest import checkout_body
 from tests.billing_api.stripe_provider.conftest import stripe_settings
 from tests.billing_api.stripe_provider.standin import StripeStandin
+from tests.billing_api.support import checkout_body
 
 START = "/api/billing/checkout/start"
 

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from services.billing_api.models import PaymentAttempt
 from services.billing_api.providers.stripe import STRIPE_API_VERSION
-from tests.billing_api.conftest import LANDING, checkout_body
 from tests.billing_api.stripe_provider.conftest import deliver
 from tests.billing_api.stripe_provider.standin import StripeStandin
+from tests.billing_api.support import LANDING, checkout_body
 
 START = "/api/billing/checkout/start"
 STATUS = "/api/billing/checkout/status"

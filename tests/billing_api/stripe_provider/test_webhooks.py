@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from services.billing_api.models import InboxStatus, SubscriptionStatus, WebhookInboxEvent
-from tests.billing_api.conftest import checkout_body
 from tests.billing_api.stripe_provider.conftest import HOOK, deliver
 from tests.billing_api.stripe_provider.standin import FIXTURES, Event, StripeStandin, signed
+from tests.billing_api.support import checkout_body
 
 METADATA = {"accountId": "acc_alice", "paymentAttemptId": "pa_1", "planId": "pro_monthly"}
 
