@@ -12,6 +12,7 @@ from services.billing_api.catalog import load_catalog
 from services.billing_api.context import BillingContext
 from services.billing_api.provider_adapter import PaymentProvider, provider_for
 from services.billing_api.routes import checkout, health, plans, portal, subscription, webhooks
+from services.common.api_docs import install_api_docs
 from services.common.db import create_engine, sessionmaker_for
 from services.common.health import VERSION
 from services.common.http import install_common
@@ -53,6 +54,8 @@ def create_app(
         version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_api_docs, never a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -65,6 +68,7 @@ def create_app(
         sessions=sessions,
     )
     install_common(app, service="billing_api", max_body_bytes=settings.max_body_bytes)
+    install_api_docs(app)
     routers = (
         health.router,
         plans.router,

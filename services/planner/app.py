@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from services.common.api_docs import install_api_docs
 from services.common.db import create_engine, sessionmaker_for
 from services.common.health import VERSION
 from services.common.http import install_common
@@ -83,12 +84,15 @@ def create_app(
         version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_api_docs, never a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     # Bytes over the limit are the frame's PAYLOAD_TOO_LARGE, refused while reading;
     # PLAN_TOO_LARGE is kept for what it names: more tasks than the tier allows.
     install_common(app, service="planner", max_body_bytes=settings.planner_max_body_bytes)
+    install_api_docs(app)
     for router in (
         health.router,
         plan_compile.router,

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from services.common.api_docs import install_api_docs
 from services.common.db import sessionmaker_for
 from services.common.health import VERSION
 from services.common.http import install_common
@@ -83,12 +84,15 @@ def create_app(
         version=VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_api_docs, never a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.sandbox = SandboxContext(
         settings=settings, config=config, sessions=sessions, sender=sender
     )
     install_common(app, service="sandbox_provider", max_body_bytes=settings.max_body_bytes)
+    install_api_docs(app)
     for router in (
         health.router,
         checkout_api.router,
