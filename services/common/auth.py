@@ -49,17 +49,20 @@ def verify_token(token: str, settings: Settings) -> str:
             options={"require": ["sub", "exp", "iss"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise unauthenticated("Your session has expired. Please sign in again.") from exc
+        raise unauthenticated(case="expired") from exc
     except jwt.PyJWTError as exc:
-        raise unauthenticated() from exc
+        raise unauthenticated(case="rejected") from exc
     subject = claims.get("sub")
     if not isinstance(subject, str) or not ACCOUNT_ID.fullmatch(subject):
-        raise unauthenticated()
+        raise unauthenticated(case="rejected")
     return subject
 
 
-def unauthenticated(message: str | None = None) -> AppError:
-    return AppError(ErrorCode.UNAUTHENTICATED, message, headers={"WWW-Authenticate": "Bearer"})
+def unauthenticated(message: str | None = None, *, case: str | None = None) -> AppError:
+    """No token: "sign in"; a token we refuse (``case`` expired or rejected): "sign in again"."""
+    return AppError(
+        ErrorCode.UNAUTHENTICATED, message, case=case, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 _bearer = HTTPBearer(auto_error=False, description="A gw_stack user token (JWT).")

@@ -96,9 +96,14 @@ class ErrorSpec:
     area: Area
     en: str
     tr: str
+    # Named variants of the message for one code: (case, English, Turkish).
+    cases: tuple[tuple[str, str, str], ...] = ()
 
-    def message(self, locale: str | None) -> str:
-        return self.tr if locale == "tr" else self.en
+    def message(self, locale: str | None, case: str | None = None) -> str:
+        en, tr = self.en, self.tr
+        if case is not None:
+            en, tr = next((e, t) for name, e, t in self.cases if name == case)
+        return tr if locale == "tr" else en
 
 
 _SPECS: tuple[ErrorSpec, ...] = (
@@ -121,8 +126,20 @@ _SPECS: tuple[ErrorSpec, ...] = (
         ErrorCode.UNAUTHENTICATED,
         401,
         "common",
-        "Please sign in again.",
-        "Lütfen yeniden giriş yapın.",
+        "Please sign in.",
+        "Lütfen giriş yapın.",
+        cases=(
+            (
+                "expired",
+                "Your session has expired. Please sign in again.",
+                "Oturumunuzun süresi doldu. Lütfen yeniden giriş yapın.",
+            ),
+            (
+                "rejected",
+                "Your sign-in could not be verified. Please sign in again.",
+                "Girişiniz doğrulanamadı. Lütfen yeniden giriş yapın.",
+            ),
+        ),
     ),
     ErrorSpec(
         ErrorCode.NOT_FOUND,

@@ -40,4 +40,6 @@ def render() -> str:
         for spec in specs:
             status = str(spec.http_status) if spec.http_status is not None else "–"
             parts.append(f"| `{spec.code}` | {status} | {spec.en} | {spec.tr} |\n")
+            for case, en, tr in spec.cases:
+                parts.append(f"| `{spec.code}` ({case}) | {status} | {en} | {tr} |\n")
     return "".join(parts)

@@ -2,8 +2,12 @@
 
 Exception tree::
 
-    AppError            an answer we mean to give: a registered code, its status, a message
-    └── (subclasses live with their domain, e.g. billing_api's AlreadySubscribed)
+    AppError                        an answer we mean to give: a registered code, its status
+    ├── CheckoutSessionNotFound     sandbox_provider/errors.py (404 NOT_FOUND)
+    ├── SubscriptionNotFound        sandbox_provider/errors.py (404 NOT_FOUND)
+    └── SubscriptionNotCancelable   sandbox_provider/errors.py (409)
+
+billing_api and the planner raise ``AppError(ErrorCode.X, details=...)`` directly.
 
 Anything else that escapes a route is a bug and becomes ``500 INTERNAL_ERROR``
 with a message that says nothing internal.
@@ -30,20 +34,24 @@ class AppError(Exception):
         code: ErrorCode,
         message: str | None = None,
         *,
+        case: str | None = None,
         details: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
+        """``message`` overrides the registry's text (English only); ``case`` picks one of
+        the code's registered variants, answered in the request's language."""
         self.spec = spec_for(code)
         if self.spec.http_status is None:
             raise ValueError(f"{code} is not an HTTP error code")
         self.code = code
         self.status_code: int = self.spec.http_status
         self.message = message
+        self.case = case
         self.details = dict(details) if details else None
         self.headers = dict(headers) if headers else None
         self.extra = dict(extra) if extra else None
-        super().__init__(message or self.spec.en)
+        super().__init__(message or self.spec.message("en", case))
 
 
 def preferred_locale(request: Request) -> str:
@@ -58,12 +66,13 @@ def error_body(
     *,
     locale: str = "en",
     message: str | None = None,
+    case: str | None = None,
     details: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     error: dict[str, Any] = {
         "code": code,
-        "message": message or spec_for(code).message(locale),
+        "message": message or spec_for(code).message(locale, case),
         "requestId": current_request_id(),
     }
     if details:
@@ -78,6 +87,7 @@ def error_response(
     code: ErrorCode,
     *,
     message: str | None = None,
+    case: str | None = None,
     details: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
@@ -85,7 +95,12 @@ def error_response(
     status = spec_for(code).http_status
     assert status is not None, code
     body = error_body(
-        code, locale=preferred_locale(request), message=message, details=details, extra=extra
+        code,
+        locale=preferred_locale(request),
+        message=message,
+        case=case,
+        details=details,
+        extra=extra,
     )
     return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 

@@ -179,6 +179,7 @@ def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
             request,
             exc.code,
             message=exc.message,
+            case=exc.case,
             details=exc.details,
             headers=exc.headers,
             extra=exc.extra,
