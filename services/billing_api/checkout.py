@@ -63,7 +63,12 @@ def check_redirect(url: str, allowed_origins: list[str], field: str) -> None:
         or origin not in allowed
         or any(ch.isspace() for ch in url)
     ):
-        raise AppError(ErrorCode.REDIRECT_URL_NOT_ALLOWED, details={"field": field})
+        # Naming the allowed origins tells an integrator what to fix; they are public
+        # anyway (each is where our own pages live).
+        raise AppError(
+            ErrorCode.REDIRECT_URL_NOT_ALLOWED,
+            details={"field": field, "allowedOrigins": sorted(allowed)},
+        )
 
 
 def with_attempt_id(url: str, attempt_id: str) -> str:
