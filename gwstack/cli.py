@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -20,6 +15,9 @@ from pydantic import ValidationError
 from services.common import server
 from services.common import settings as settings_module
 from services.common.settings import Settings
+
+if TYPE_CHECKING:
+    from gwstack.up import Child
 
 app = typer.Typer(help="gw_stack: billing, feature gating and the planner.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -113,8 +111,8 @@ def db_upgrade() -> None:
             Path(__file__).resolve().parent.parent / "services" / service / "migrations"
         ).is_dir():
             continue
-        asyncio.run(upgrade(service, getattr(settings, url_key)))
-        typer.echo(f"{service}: up to date")
+        done = asyncio.run(upgrade(service, getattr(settings, url_key)))
+        typer.echo(done.describe())
 
 
 @app.command()
@@ -134,41 +132,105 @@ def token(
         raise typer.BadParameter(str(exc)) from exc
 
 
+# The name each service reports in its /health, and where the configuration puts it.
+SITE_CHECKS: dict[str, tuple[str, str]] = {
+    "billing-api": ("billing_api", "billing_api_base_url"),
+    "planner": ("planner", "planner_base_url"),
+    "landing": ("landing", "landing_base_url"),
+    "sandbox": ("sandbox_provider", "payment_provider_endpoint"),
+}
+
+
 @app.command("site-check")
 def site_check(
-    billing_url: Annotated[str | None, typer.Option()] = None,
-    planner_url: Annotated[str | None, typer.Option()] = None,
-    landing_url: Annotated[str | None, typer.Option()] = None,
+    billing_url: Annotated[
+        str | None, typer.Option(help="billing_api's base URL [default: BILLING_API_BASE_URL]")
+    ] = None,
+    planner_url: Annotated[
+        str | None, typer.Option(help="The planner's base URL [default: PLANNER_BASE_URL]")
+    ] = None,
+    landing_url: Annotated[
+        str | None, typer.Option(help="landing's base URL [default: LANDING_BASE_URL]")
+    ] = None,
+    sandbox_url: Annotated[
+        str | None,
+        typer.Option(help="The sandbox's base URL [default: PAYMENT_PROVIDER_ENDPOINT]"),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Check just this service (repeatable): billing-api, planner, landing, sandbox.",
+        ),
+    ] = None,
 ) -> None:
-    """Check /health of each service; exit non-zero with one line per failing check."""
-    from gwstack.site_check import run_checks
+    """The release gate: GET /health of every service the configuration names.
+
+    By default that is billing_api, the planner and landing, and the sandbox when
+    PAYMENT_PROVIDER=stub. A service passes with HTTP 200, status "ok" and its own
+    name in "service". One line per service; exit 1 if any fails.
+    """
+    from gwstack.site_check import Target, run_checks
 
     settings = get_settings()
-    failures = run_checks(
-        billing_url=billing_url or settings.billing_api_base_url,
-        planner_url=planner_url,
-        landing_url=landing_url,
-    )
-    for line in failures:
-        typer.echo(f"FAIL {line}", err=True)
-    if failures:
+    given = {
+        "billing-api": billing_url,
+        "planner": planner_url,
+        "landing": landing_url,
+        "sandbox": sandbox_url,
+    }
+    names = only or [
+        name for name in SITE_CHECKS if name != "sandbox" or settings.payment_provider == "stub"
+    ]
+    unknown = [name for name in names if name not in SITE_CHECKS]
+    if unknown:
+        raise typer.BadParameter(f"unknown service {unknown[0]!r}; one of {', '.join(SITE_CHECKS)}")
+    targets = [
+        Target(SITE_CHECKS[name][0], given[name] or getattr(settings, SITE_CHECKS[name][1]))
+        for name in names
+    ]
+    results = run_checks(targets)
+    for result in results:
+        typer.echo(result.line(), err=not result.ok)
+    failed = sum(not result.ok for result in results)
+    if failed:
+        typer.echo(f"{failed} of {len(results)} services failed", err=True)
         raise typer.Exit(1)
-    typer.echo("all checks passed")
+    typer.echo(f"all {len(results)} services healthy")
 
 
 @sandbox_app.command("advance")
 def sandbox_advance(days: Annotated[float, typer.Option(help="Days to move the clock.")]) -> None:
     """Move the sandbox's test clock forward, running renewals, trial ends and dunning."""
+    from gwstack.sandbox_report import describe_advance
+
     settings = get_settings()
-    response = httpx.post(
-        f"{settings.payment_provider_endpoint}/v1/test_clock/advance",
-        json={"days": days},
-        headers={"Authorization": f"Bearer {settings.payment_provider_api_key.get_secret_value()}"},
+    key = settings.payment_provider_api_key.get_secret_value()
+    with httpx.Client(
+        base_url=settings.payment_provider_endpoint,
+        headers={"Authorization": f"Bearer {key}"},
         timeout=60,
-    )
-    typer.echo(response.text)
-    if response.status_code >= 400:
-        raise typer.Exit(1)
+    ) as sandbox:
+        try:
+            # The newest event before the move: what comes after it is what the move caused.
+            newest = sandbox.get("/v1/events", params={"limit": 1}).json()["data"]
+            response = sandbox.post("/v1/test_clock/advance", json={"days": days})
+            if response.status_code >= 400:
+                typer.echo(f"the sandbox refused: {response.text}", err=True)
+                raise typer.Exit(1)
+            events = sandbox.get("/v1/events", params={"limit": 500}).json()["data"]
+        except httpx.HTTPError as exc:
+            typer.echo(f"the sandbox at {settings.payment_provider_endpoint} is not reachable: "
+                       f"{type(exc).__name__}", err=True)  # fmt: skip
+            raise typer.Exit(1) from None
+    seen = newest[0]["id"] if newest else None
+    caused = []
+    for event in events:  # newest first
+        if event["id"] == seen:
+            break
+        caused.append(event)
+    for line in describe_advance(response.json(), list(reversed(caused)), days=days):
+        typer.echo(line)
 
 
 @billing_app.command("inbox")
@@ -252,69 +314,50 @@ def services_to_start(settings: Settings) -> list[str]:
 
 
 @app.command()
-def up() -> None:
-    """Migrate, then start every service of this version; Ctrl-C stops them all."""
+def up(
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for every service to become healthy.")
+    ] = 90,
+) -> None:
+    """Migrate, start every service of this version and wait until each /health is ok;
+    print the URL to open. Ctrl-C stops them all. Exits 1 naming the service that does
+    not start, with its last log lines."""
+    from gwstack.up import LOG_DIR, Child, StartFailed, running, supervise, wait_until_healthy
+
     settings = get_settings()
     db_upgrade()
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-    try:
-        for name in services_to_start(settings):
-            command = [sys.executable, "-m", "gwstack", "serve", name]
-            processes.append((name, subprocess.Popen(command, env=os.environ.copy())))  # noqa: S603
-        _wait_healthy(settings, [name for name, _ in processes])
-        typer.echo("\ngw_stack is running:")
-        for name, _ in processes:
-            url = getattr(settings, SERVICES[name][1])
-            extra = "  (Swagger UI: /docs)" if name in ("billing-api", "planner") else ""
-            typer.echo(f"  {name:<12} {url}{extra}")
-        typer.echo("\nPress Ctrl-C to stop.")
-    except BaseException:
-        _stop_all(processes)  # never leave orphans behind a failed start
-        raise
-    _supervise(processes)
-
-
-def _wait_healthy(settings: Settings, names: list[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    for name in names:
-        url = getattr(settings, SERVICES[name][1]) + "/health"
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=1).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            typer.echo(f"warning: {name} did not answer {url} within {timeout:.0f}s", err=True)
-
-
-def _stop_all(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    for _name, process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for _name, process in processes:
+    children = [
+        Child(name, getattr(settings, SERVICES[name][1]), LOG_DIR / f"{name}.log")
+        for name in services_to_start(settings)
+    ]
+    typer.echo(f"starting {', '.join(c.name for c in children)} (logs in {LOG_DIR}/)")
+    with running(children):
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            wait_until_healthy(children, timeout=timeout, echo=typer.echo)
+        except StartFailed as failed:
+            typer.echo(f"\n{failed.child.name} {failed.reason}. Its last log lines:", err=True)
+            for line in failed.child.last_log_lines():
+                typer.echo(f"  | {line}", err=True)
+            typer.echo("stopping the other services.", err=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            typer.echo("\nstopping...")
+            return
+        _print_running(settings, children)
+        code = supervise(children, typer.echo)
+    if code:
+        raise typer.Exit(code)
 
 
-def _supervise(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    def stop(*_signal: object) -> None:
-        _stop_all(processes)
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while True:
-            for name, process in processes:
-                if process.poll() is not None:
-                    typer.echo(f"{name} exited with {process.returncode}; stopping", err=True)
-                    stop()
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        stop()
+def _print_running(settings: Settings, children: list[Child]) -> None:
+    by_name = {child.name: child for child in children}
+    typer.echo("\ngw_stack is running.")
+    if "landing" in by_name:
+        typer.echo(f"\n  open this:  {by_name['landing'].url}\n")
+    for child in children:
+        extra = "  (Swagger UI: /docs, ReDoc: /redoc)" if child.name != "landing" else ""
+        typer.echo(f"  {child.name:<12} {child.url}{extra}")
+    typer.echo("\nPress Ctrl-C to stop.")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ run the same from the CLI, at start-up and inside async tests.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
@@ -25,19 +27,38 @@ def alembic_config(service: str) -> Config:
     return config
 
 
-async def upgrade(service: str, url: str, revision: str = "head") -> None:
+@dataclass(frozen=True, slots=True)
+class Upgraded:
+    """What an upgrade did: the revision before (None: no schema yet) and after."""
+
+    service: str
+    before: str | None
+    after: str | None
+
+    def describe(self) -> str:
+        if self.before is None:
+            return f"{self.service}: created (revision {self.after})"
+        if self.before == self.after:
+            return f"{self.service}: up to date (revision {self.after})"
+        return f"{self.service}: migrated from {self.before} to {self.after}"
+
+
+async def upgrade(service: str, url: str, revision: str = "head") -> Upgraded:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade, service, revision)
+            return await connection.run_sync(_upgrade, service, revision)
     finally:
         await engine.dispose()
 
 
-def _upgrade(connection: Connection, service: str, revision: str) -> None:
+def _upgrade(connection: Connection, service: str, revision: str) -> Upgraded:
+    before = MigrationContext.configure(connection).get_current_revision()
     config = alembic_config(service)
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+    after = MigrationContext.configure(connection).get_current_revision()
+    return Upgraded(service, before, after)
 
 
 def run_in_alembic_env(target_metadata: MetaData) -> None:
