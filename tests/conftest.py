@@ -35,19 +35,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("backend", backends, indirect=True, scope="session")
 
 
-# Tests sharing one of these session fixtures go to one xdist worker, so it starts once.
-_ONE_WORKER_FIXTURES = ("payment_stack",)
+# Under xdist, tests that share a started stack go to one worker, so it starts once: the
+# session's payment stack across modules, and each other e2e module's own (module-scoped).
+_SHARED_STACK = "payment_stack"
 _E2E = Path(__file__).parent / "e2e"
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.is_relative_to(_E2E):
-            item.add_marker(pytest.mark.e2e)
-        for name in _ONE_WORKER_FIXTURES:
-            if name in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(name))
+        if not item.path.is_relative_to(_E2E):
+            continue
+        item.add_marker(pytest.mark.e2e)
+        shared = _SHARED_STACK in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group(_SHARED_STACK if shared else item.path.stem))
 
 
 @pytest.fixture(scope="session")

@@ -105,7 +105,7 @@ async def test_every_app_bounds_header_count_and_size(headers: dict[str, str]) -
     from services.planner.app import create_app as planner
     from services.sandbox_provider.app import create_app as sandbox
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     for app in (billing(settings), planner(settings), sandbox(settings), landing(settings)):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc.test") as client:
@@ -115,12 +115,13 @@ async def test_every_app_bounds_header_count_and_size(headers: dict[str, str]) -
 
 
 def test_gwstack_serve_runs_the_bounded_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
     from typer.testing import CliRunner
 
     from gwstack import cli
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(cli.uvicorn, "run", lambda *_, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **kwargs: seen.update(kwargs))
     assert CliRunner().invoke(cli.app, ["serve", "planner", "--port", "23001"]).exit_code == 0
     assert seen["http"] == server.PROTOCOL
     assert seen["h11_max_incomplete_event_size"] == server.MAX_HEADER_BYTES

@@ -136,7 +136,7 @@ class TestChains:
         # Tuesday 12 as it is from e. Into a summary: each leaf, so the milestone
         # m inside it is exactly one day after a's finish (Sunday 00:00) and
         # SS +2ed after m is again Tuesday 12.
-        tasks = [
+        tasks: list[dict[str, Any]] = [
             {"id": "phase", "name": "Phase"},
             {"id": "e", "name": "E", "duration": 6, "durationUnit": "ed", "parent": "phase"},
             {"id": "w", "name": "W", "duration": 2, "parent": "phase"},

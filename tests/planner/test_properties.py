@@ -84,7 +84,7 @@ def instant(
     if not from_finish:
         return cal.ordinal(start)
     if task.get("durationUnit") == "ed":  # it ends when its calendar days end
-        return cal.ordinal(start) + d
+        return int(cal.ordinal(start) + d)
     return cal.ordinal(finish - 1) + 1
 
 
