@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
+from services.common.auth import mint_token
 from services.common.settings import Settings
 from tests.billing_api.support import START, attempt_count, checkout_body
 
@@ -133,3 +135,36 @@ async def test_a_bug_is_500_with_nothing_internal(
     assert error["code"] == "INTERNAL_ERROR"
     assert "secret" not in response.text
     assert response.headers["x-request-id"] == error["requestId"]
+
+
+async def test_no_token_says_sign_in_and_a_refused_one_sign_in_again(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    none = await client.get("/api/billing/subscription")
+    assert none.json()["error"]["message"] == "Please sign in."
+    expired = mint_token("acc_alice", settings, ttl=-3600)
+    answer = await client.get(
+        "/api/billing/subscription",
+        headers={"Authorization": f"Bearer {expired}", "Accept-Language": "tr"},
+    )
+    assert answer.status_code == 401
+    assert answer.json()["error"]["message"] == (
+        "Oturumunuzun süresi doldu. Lütfen yeniden giriş yapın."
+    )
+    forged = await client.get(
+        "/api/billing/subscription", headers={"Authorization": "Bearer not.a.token"}
+    )
+    assert forged.json()["error"]["message"].endswith("Please sign in again.")
+
+
+async def test_swagger_ui_and_redoc_load_nothing_from_elsewhere(
+    client: httpx.AsyncClient,
+) -> None:
+    for page in ("/docs", "/redoc"):
+        html = (await client.get(page)).text
+        assert "cdn" not in html.lower()
+        assert "googleapis" not in html
+        for asset in re.findall(r'(?:src|href)="(/docs-assets/[^"]+)"', html):
+            served = await client.get(asset)
+            assert served.status_code == 200, asset
+            assert len(served.content) > 1000

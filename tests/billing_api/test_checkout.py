@@ -67,7 +67,8 @@ class TestStart:
         assert response.status_code == 422
         error = response.json()["error"]
         assert error["code"] == "REDIRECT_URL_NOT_ALLOWED"
-        assert error["details"] == {"field": "cancelUrl"}
+        # The answer names the field and what would be accepted, so an integrator can fix it.
+        assert error["details"] == {"field": "cancelUrl", "allowedOrigins": [LANDING]}
         assert await attempt_count(app) == 0
 
     @pytest.mark.backend_independent
