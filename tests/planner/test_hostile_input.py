@@ -76,7 +76,7 @@ async def test_compiles_past_the_process_bound_wait_then_get_503(
 
 async def test_a_waiting_compile_runs_when_a_turn_frees(planners: Any) -> None:
     async with planners(planner_max_parallel_compiles=1, planner_compile_queue_seconds=10) as c:
-        gate = compile_gate.gate_of(c.app)  # type: ignore[attr-defined]
+        gate = compile_gate.gate_of(c.app)
         async with gate.turn():
             waiting = asyncio.create_task(
                 c.post(COMPILE, json=document([task("a", 1)]), headers=auth())
