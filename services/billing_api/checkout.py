@@ -62,6 +62,7 @@ def check_redirect(url: str, allowed_origins: list[str], field: str) -> None:
         or "@" in parts.netloc
         or origin not in allowed
         or any(ch.isspace() for ch in url)
+        or not url.isprintable()  # NUL and other control characters
     ):
         # Naming the allowed origins tells an integrator what to fix; they are public
         # anyway (each is where our own pages live).

@@ -15,8 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.error_codes import REGISTRY, ErrorCode
-from services.common.errors import AppError, error_body, error_response, preferred_locale
+from services.common.errors import (
+    AppError,
+    error_body,
+    error_response,
+    error_responses,
+    preferred_locale,
+)
 from services.common.request_context import bind_request_id, new_request_id, reset_request_id
+from services.common.schemas import ErrorEnvelope
 from services.common.server import MAX_HEADER_BYTES, MAX_HEADER_COUNT
 
 log = structlog.get_logger("gw_stack.http")
@@ -218,3 +225,42 @@ def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
         return error_response(request, code, headers=headers)
 
     app.add_middleware(RequestFrame, max_body_bytes=max_body_bytes, service=service)
+    _document_frame_answers(app)
+
+
+def _document_frame_answers(app: FastAPI) -> None:
+    """Put the answers every route can give into the OpenAPI document: a JSON body
+    that does not parse is ``400 INVALID_JSON``, refused headers ``431``."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "ErrorEnvelope" not in schemas:
+            envelope = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(envelope.pop("$defs", {}))
+            schemas["ErrorEnvelope"] = envelope
+        invalid_json = error_responses(ErrorCode.INVALID_JSON)[400]
+        too_large = error_responses(ErrorCode.REQUEST_HEADERS_TOO_LARGE)[431]
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                content = operation.get("requestBody", {}).get("content", {})
+                if "application/json" in content and "400" not in responses:
+                    responses["400"] = _as_openapi(invalid_json)
+                responses.setdefault("431", _as_openapi(too_large))
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _as_openapi(response: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }

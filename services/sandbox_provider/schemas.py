@@ -22,8 +22,33 @@ from services.sandbox_provider.models import (
 
 
 class _In(BaseModel):
-    # Like a provider's API: an unknown parameter is an error, not silently ignored.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Like a provider's API: an unknown parameter is an error, not silently ignored;
+    # and strict, so `false` is not a number of seconds nor `1` a string.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        # No text the sandbox stores holds NUL or another control character (PostgreSQL
+        # cannot store NUL at all): refused here as a 422, for every input model.
+        if _has_control_character(value):
+            raise ValueError("text must not contain control characters")
+        return value
+
+
+def _has_control_character(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return not value.isprintable()
+    if depth > 8:  # nothing we accept nests deeper; the model refuses what does
+        return False
+    if isinstance(value, dict):
+        return any(
+            _has_control_character(k, depth + 1) or _has_control_character(v, depth + 1)
+            for k, v in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return any(_has_control_character(item, depth + 1) for item in value)
+    return False
 
 
 class PlanIn(_In):
@@ -37,7 +62,12 @@ class PlanIn(_In):
 
 def _check_url(value: str) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or any(c.isspace() for c in value)
+        or not value.isprintable()
+    ):
         raise ValueError("must be an absolute http(s) URL")
     return value
 

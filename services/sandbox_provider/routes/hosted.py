@@ -26,6 +26,11 @@ from services.sandbox_provider.database import transaction
 from services.sandbox_provider.models import CheckoutSession, Outcome
 from services.sandbox_provider.pages import format_amount, texts
 
+# An unknown id answers 404 with the same HTML page as an ended session.
+UNKNOWN_SESSION: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such session: a page saying so.", "content": {"text/html": {}}}
+}
+
 router = APIRouter(prefix="/checkout", tags=["hosted pages"], default_response_class=HTMLResponse)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 log = structlog.get_logger("gw_stack.sandbox.checkout")
@@ -186,7 +191,7 @@ def _after_payment(request: Request, row: CheckoutSession, result: PayResult) ->
             return _settled_page(request, row)
 
 
-@router.get("/{session_id}", summary="Hosted checkout page")
+@router.get("/{session_id}", summary="Hosted checkout page", responses=UNKNOWN_SESSION)
 async def checkout_page(session_id: str, request: Request, sandbox: Sandbox) -> Response:
     """The card form for an open session; a closed one says how it ended."""
     async with transaction(sandbox.sessions) as session:
@@ -197,7 +202,7 @@ async def checkout_page(session_id: str, request: Request, sandbox: Sandbox) -> 
     return _checkout_page(request, row, now=now)
 
 
-@router.post("/{session_id}/pay", summary="Pay with a card (form post)")
+@router.post("/{session_id}/pay", summary="Pay with a card (form post)", responses=UNKNOWN_SESSION)
 async def pay(
     session_id: str,
     request: Request,
@@ -232,7 +237,7 @@ async def pay(
     return _after_payment(request, row, result)
 
 
-@router.get("/{session_id}/cancel", summary="Cancel link")
+@router.get("/{session_id}/cancel", summary="Cancel link", responses=UNKNOWN_SESSION)
 async def cancel(session_id: str, request: Request, sandbox: Sandbox, token: str = "") -> Response:
     """Cancel the session (outcome `canceled`) and go back to `cancel_url`."""
     async with transaction(sandbox.sessions) as session:
@@ -250,7 +255,7 @@ async def cancel(session_id: str, request: Request, sandbox: Sandbox, token: str
     return _redirect(_return_url(row.cancel_url, row))
 
 
-@router.get("/{session_id}/3ds", summary="3-D Secure challenge page")
+@router.get("/{session_id}/3ds", summary="3-D Secure challenge page", responses=UNKNOWN_SESSION)
 async def three_ds_page(session_id: str, request: Request, sandbox: Sandbox) -> Response:
     """The pretend bank's page: approve or fail the payment."""
     async with transaction(sandbox.sessions) as session:
@@ -272,7 +277,11 @@ async def three_ds_page(session_id: str, request: Request, sandbox: Sandbox) -> 
     )
 
 
-@router.post("/{session_id}/3ds", summary="Answer the 3-D Secure challenge (form post)")
+@router.post(
+    "/{session_id}/3ds",
+    summary="Answer the 3-D Secure challenge (form post)",
+    responses=UNKNOWN_SESSION,
+)
 async def three_ds_answer(
     session_id: str,
     request: Request,

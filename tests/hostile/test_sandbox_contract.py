@@ -1,0 +1,67 @@
+"""The sandbox's contract for what a stranger can send: documented, coded answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.settings import Settings
+from services.sandbox_provider.app import create_app
+
+SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
+API_KEY = {"Authorization": f"Bearer {SETTINGS.payment_provider_api_key.get_secret_value()}"}
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict:  # type: ignore[type-arg]
+    return create_app(SETTINGS).openapi()
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/checkout/{session_id}", "get"),
+        ("/checkout/{session_id}/pay", "post"),
+        ("/checkout/{session_id}/cancel", "get"),
+        ("/checkout/{session_id}/3ds", "get"),
+        ("/checkout/{session_id}/3ds", "post"),
+    ],
+)
+def test_unknown_session_404s_are_documented(openapi: dict, path: str, method: str) -> None:  # type: ignore[type-arg]
+    assert "404" in openapi["paths"][path][method]["responses"]
+
+
+def test_invalid_json_is_documented_on_json_bodies(openapi: dict) -> None:  # type: ignore[type-arg]
+    for methods in openapi["paths"].values():
+        for operation in methods.values():
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                assert "400" in operation["responses"], operation["summary"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"days": 0, "seconds": False}, {"days": True}, {"days": "1"}, {"seconds": 1.5}],
+    ids=str,
+)
+def test_the_test_clock_refuses_wrong_types(body: dict) -> None:  # type: ignore[type-arg]
+    from services.sandbox_provider.schemas import AdvanceClockIn
+
+    with pytest.raises(ValueError, match="validation error"):
+        AdvanceClockIn.model_validate_json(__import__("json").dumps(body))
+
+
+def test_the_test_clock_still_takes_numbers() -> None:
+    from services.sandbox_provider.schemas import AdvanceClockIn
+
+    assert AdvanceClockIn.model_validate_json('{"days": 1, "seconds": 5}').total_seconds == 86405
+
+
+def test_nul_in_a_redirect_url_is_422_not_500() -> None:
+    from services.sandbox_provider.schemas import CheckoutSessionCreate
+
+    body = {
+        "plan": {"id": "p", "name": "P", "amount": 1, "currency": "TRY", "interval": "month"},
+        "success_url": "http://127.0.0.1:1/ok",
+        "cancel_url": "http://127.0.0.1:1/cancel\x00",
+    }
+    with pytest.raises(ValueError, match="control"):
+        CheckoutSessionCreate.model_validate(body)
