@@ -144,17 +144,17 @@ SITE_CHECKS: dict[str, tuple[str, str]] = {
 @app.command("site-check")
 def site_check(
     billing_url: Annotated[
-        str | None, typer.Option(help="billing_api's base URL [default: BILLING_API_BASE_URL]")
+        str | None, typer.Option(help="billing_api's base URL (default: BILLING_API_BASE_URL)")
     ] = None,
     planner_url: Annotated[
-        str | None, typer.Option(help="The planner's base URL [default: PLANNER_BASE_URL]")
+        str | None, typer.Option(help="The planner's base URL (default: PLANNER_BASE_URL)")
     ] = None,
     landing_url: Annotated[
-        str | None, typer.Option(help="landing's base URL [default: LANDING_BASE_URL]")
+        str | None, typer.Option(help="landing's base URL (default: LANDING_BASE_URL)")
     ] = None,
     sandbox_url: Annotated[
         str | None,
-        typer.Option(help="The sandbox's base URL [default: PAYMENT_PROVIDER_ENDPOINT]"),
+        typer.Option(help="The sandbox's base URL (default: PAYMENT_PROVIDER_ENDPOINT)"),
     ] = None,
     only: Annotated[
         list[str] | None,
@@ -327,7 +327,12 @@ def up(
     settings = get_settings()
     db_upgrade()
     children = [
-        Child(name, getattr(settings, SERVICES[name][1]), LOG_DIR / f"{name}.log")
+        Child(
+            name,
+            getattr(settings, SERVICES[name][1]),
+            LOG_DIR / f"{name}.log",
+            SITE_CHECKS[name][0],
+        )
         for name in services_to_start(settings)
     ]
     typer.echo(f"starting {', '.join(c.name for c in children)} (logs in {LOG_DIR}/)")

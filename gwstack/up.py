@@ -32,11 +32,12 @@ Echo = Callable[[str], None]
 
 @dataclass
 class Child:
-    """One service process and where it answers."""
+    """One service process, where it answers and the name its /health reports."""
 
     name: str
     url: str
     log: Path
+    service: str
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -56,9 +57,16 @@ class Child:
     def healthy(self, client: httpx.Client) -> bool:
         try:
             response = client.get(f"{self.url.rstrip('/')}/health")
-            return response.status_code == 200 and response.json().get("status") == "ok"
-        except (httpx.HTTPError, ValueError, AttributeError):
+            body = response.json()
+        except (httpx.HTTPError, ValueError):
             return False
+        # Its own name too: another service answering on a clashing port is not it.
+        return (
+            response.status_code == 200
+            and isinstance(body, dict)
+            and body.get("status") == "ok"
+            and body.get("service") == self.service
+        )
 
     def last_log_lines(self, count: int = LOG_TAIL_LINES) -> list[str]:
         try:

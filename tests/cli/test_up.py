@@ -14,7 +14,7 @@ from gwstack.up import Child, StartFailed, stop_all, wait_until_healthy
 
 
 def child(tmp_path: Path, name: str, code: str) -> Child:
-    started = Child(name, f"http://{name}.test", tmp_path / f"{name}.log")
+    started = Child(name, f"http://{name}.test", tmp_path / f"{name}.log", name)
     with started.log.open("wb") as log:
         started.process = subprocess.Popen(
             [sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT
@@ -24,8 +24,9 @@ def child(tmp_path: Path, name: str, code: str) -> Child:
 
 def health(ok: set[str]) -> httpx.Client:
     def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.host.removesuffix(".test") in ok:
-            return httpx.Response(200, json={"status": "ok"})
+        name = request.url.host.removesuffix(".test")
+        if name in ok:
+            return httpx.Response(200, json={"status": "ok", "service": name})
         return httpx.Response(503, json={"status": "degraded"})
 
     return httpx.Client(transport=httpx.MockTransport(answer))
@@ -68,3 +69,20 @@ def test_a_service_that_never_answers_ok_times_out_by_name(tmp_path: Path) -> No
         stop_all([slow])
     assert failed.value.child is slow
     assert "not healthy within" in failed.value.reason
+
+
+def test_another_service_answering_on_the_port_is_not_healthy(tmp_path: Path) -> None:
+    planner = child(tmp_path, "planner", "import time; time.sleep(30)")
+    billing_on_that_port = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda _: httpx.Response(200, json={"status": "ok", "service": "billing_api"})
+        )
+    )
+    try:
+        with pytest.raises(StartFailed) as failed:
+            wait_until_healthy(
+                [planner], timeout=0.5, echo=lambda _: None, client=billing_on_that_port
+            )
+    finally:
+        stop_all([planner])
+    assert failed.value.child is planner
