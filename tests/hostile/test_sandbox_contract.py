@@ -7,7 +7,7 @@ import pytest
 from services.common.settings import Settings
 from services.sandbox_provider.app import create_app
 
-SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
+SETTINGS = Settings(_env_file=None)
 API_KEY = {"Authorization": f"Bearer {SETTINGS.payment_provider_api_key.get_secret_value()}"}
 
 
