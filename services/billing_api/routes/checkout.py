@@ -1,3 +1,5 @@
+"""``/api/billing/checkout``: start a checkout attempt and read its status."""
+
 from __future__ import annotations
 
 from typing import Annotated

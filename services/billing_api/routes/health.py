@@ -1,3 +1,5 @@
+"""``GET /health``: billing_api's liveness, database and provider."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

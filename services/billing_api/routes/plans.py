@@ -1,3 +1,5 @@
+"""``GET /api/billing/plans``: the public plans catalog."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

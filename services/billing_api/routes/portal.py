@@ -1,3 +1,5 @@
+"""``POST /api/billing/portal``: the provider's page where the customer replaces the card."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Body

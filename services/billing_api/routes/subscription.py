@@ -1,3 +1,5 @@
+"""``/api/billing/subscription``: read the account's subscription, cancel at period end, resume."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

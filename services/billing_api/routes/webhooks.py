@@ -1,3 +1,5 @@
+"""``POST /api/billing/webhooks/{provider}``: signed provider events into the inbox."""
+
 from __future__ import annotations
 
 from typing import Annotated

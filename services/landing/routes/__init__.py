@@ -1,0 +1,1 @@
+"""landing's pages and form posts, one module per part of the site."""

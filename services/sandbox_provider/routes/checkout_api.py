@@ -1,3 +1,5 @@
+"""``/v1/checkout/sessions``: create, read and expire hosted checkout sessions."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends

@@ -1,3 +1,5 @@
+"""``/v1/test_clock``: read and advance the sandbox's test clock."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends

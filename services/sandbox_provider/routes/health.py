@@ -1,3 +1,5 @@
+"""``GET /health``: the sandbox's liveness and database."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

@@ -1,3 +1,5 @@
+"""``POST /v1/billing_portal/sessions``: hosted card-update sessions for a subscription."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends

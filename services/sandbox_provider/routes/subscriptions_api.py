@@ -1,3 +1,5 @@
+"""``/v1/subscriptions``: read a subscription, schedule or take back its cancellation."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends

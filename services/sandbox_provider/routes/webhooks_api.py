@@ -1,3 +1,5 @@
+"""``GET /v1/events`` and ``POST /v1/webhooks/flush``: the events sent and their delivery."""
+
 from __future__ import annotations
 
 import json
