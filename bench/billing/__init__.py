@@ -1,0 +1,1 @@
+"""billing_api benchmark: ``python -m bench.billing``."""

@@ -1,0 +1,380 @@
+"""Run the billing_api benchmark: ``python -m bench.billing [--quick]``.
+
+On SQLite and on PostgreSQL (a fresh random-named database, dropped after), it
+starts three apps, one uvicorn worker each, on free 127.0.0.1 ports:
+
+* bare     FastAPI answering billing_api's JSON as a constant (``bare.py``);
+* lean     the same read in ~40 lines: PyJWT + one SQLAlchemy Core select on a
+           pooled connection (``lean.py``);
+* billing  billing_api itself (``gwstack serve billing-api``), background worker on,
+
+seeded with a paid account, and reads that account's ``GET /api/billing/subscription``
+under ``wrk -t1 -c32 -d6s``, the apps alternating in rounds; the table shows the
+median of the rounds. Then 16 concurrent senders post signed
+``customer.subscription.created`` events (a tenth of them twice, as a provider's
+retries) to billing_api for 6 s; afterwards the database must hold every event
+once, applied once. On PostgreSQL it also draws the read curve of
+``gwstack serve --workers 1`` against ``--workers 2``.
+
+Prints the table and PASS/FAIL per target, writes ``bench/results/billing.json``
+and exits 1 if a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.billing import data, load
+from services.common.auth import mint_token
+from services.common.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results" / "billing.json"
+READ_PATH = "/api/billing/subscription"
+HOOK_PATH = "/api/billing/webhooks/stub"
+APPS = ("bare", "lean", "billing")
+INGEST_TARGET = {"postgresql": 500.0, "sqlite": 300.0}
+P99_TARGET_MS = 100.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def server(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    logs: Path,
+    *,
+    stop_timeout: float = 15,
+) -> Iterator[str]:
+    """A server process on ``port`` until the block ends; its output goes to a log file."""
+    log = logs / f"{name}.log"
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    probe = "/health" if name.startswith("billing") else "/openapi.json"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(base + probe, timeout=2).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=stop_timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def uvicorn_command(app: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log", "--log-level", "warning"]  # fmt: skip
+
+
+def billing_command(port: int, workers: int = 1) -> list[str]:
+    return [sys.executable, "-m", "gwstack", "serve", "billing-api", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers)]  # fmt: skip
+
+
+def median_of(runs: list[load.ReadResult]) -> dict[str, Any]:
+    return {
+        "rps": statistics.median(r.rps for r in runs),
+        "p50Ms": statistics.median(r.p50_ms for r in runs),
+        "p99Ms": statistics.median(r.p99_ms for r in runs),
+        "bad": sum(r.bad for r in runs),
+        "rounds": [asdict(r) for r in runs],
+    }
+
+
+def alternate(
+    urls: dict[str, str], headers: dict[str, str], *, rounds: int, seconds: float
+) -> dict[str, dict[str, Any]]:
+    """Each round reads every app once, the order rotating so no app always goes first."""
+    names = list(urls)
+    for name in names:  # warm-up: imports, pools, caches
+        load.reads(urls[name] + READ_PATH, headers, connections=32, seconds=1)
+    runs: dict[str, list[load.ReadResult]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            result = load.reads(urls[name] + READ_PATH, headers, connections=32, seconds=seconds)
+            runs[name].append(result)
+            line = f"{result.rps:>8.0f} req/s  p99 {result.p99_ms:.1f} ms"
+            print(f"    round {r + 1} {name:<9} {line}", file=sys.stderr)
+    return {name: median_of(results) for name, results in runs.items()}
+
+
+def same_answer(urls: dict[str, str], headers: dict[str, str]) -> bool:
+    answers = [
+        httpx.get(url + READ_PATH, headers=headers, timeout=10).json() for url in urls.values()
+    ]
+    return all(answer == answers[0] for answer in answers)
+
+
+def measure(
+    backend: str, args: argparse.Namespace, settings: Settings, logs: Path
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {mint_token(data.ACCOUNT, settings, ttl=86400)}"}
+    with data.fresh_database(backend) as url:
+        ports = {name: free_port() for name in APPS}
+        env = dict(
+            os.environ,
+            GW_ENV_FILE=os.devnull,
+            GW_ENV="development",
+            BILLING_DATABASE_URL=url,
+            AUTH_JWT_SECRET=settings.auth_jwt_secret.get_secret_value(),
+            # The outbox delivers each new subscription's announcement to the bare app.
+            BILLING_EVENTS_SUBSCRIBERS=f"http://127.0.0.1:{ports['bare']}/events",
+            PAYMENT_PROVIDER_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        )
+        with contextlib.ExitStack() as stack:
+            billing = stack.enter_context(
+                server(
+                    f"billing-{backend}",
+                    billing_command(ports["billing"]),
+                    env,
+                    ports["billing"],
+                    logs,
+                )
+            )
+            answer = httpx.get(billing + READ_PATH, headers=headers, timeout=10)
+            answer.raise_for_status()
+            env["BENCH_ANSWER"] = answer.text
+            urls = {
+                "bare": stack.enter_context(
+                    server(
+                        f"bare-{backend}",
+                        uvicorn_command("bench.billing.bare:app", ports["bare"]),
+                        env,
+                        ports["bare"],
+                        logs,
+                    )
+                ),
+                "lean": stack.enter_context(
+                    server(
+                        f"lean-{backend}",
+                        uvicorn_command("bench.billing.lean:app", ports["lean"]),
+                        env,
+                        ports["lean"],
+                        logs,
+                    )
+                ),
+                "billing": billing,
+            }
+            print(f"  {backend}: reads", file=sys.stderr)
+            result: dict[str, Any] = {
+                "sameAnswer": same_answer(urls, headers),
+                "reads": alternate(urls, headers, rounds=args.rounds, seconds=args.seconds),
+            }
+            print(f"  {backend}: ingest", file=sys.stderr)
+            result["ingest"] = ingest(billing, url, settings, seconds=args.seconds)
+        if backend == "postgresql" and not args.no_workers:
+            print(f"  {backend}: workers 1 and 2", file=sys.stderr)
+            result["workers"] = workers_curve(env, headers, args, logs)
+    return result
+
+
+def ingest(base: str, url: str, settings: Settings, *, seconds: float) -> dict[str, Any]:
+    # More events than the run can send: the senders stop at the deadline (see send_all).
+    events = data.signed_events(settings.webhook_secret.get_secret_value(), 10_000)
+    sent = asyncio.run(load.send_all(base + HOOK_PATH, events, concurrency=16, seconds=seconds))
+    answered = sum(sent.statuses.values())
+    unique = answered - sent.duplicates
+    counts = asyncio.run(data.ingest_counts(url))
+    return {
+        "seconds": sent.seconds,
+        "answered": answered,
+        "statuses": {str(k): v for k, v in sent.statuses.items()},
+        "duplicatesAnswered": sent.duplicates,
+        "eventsPerSecond": sent.statuses.get(200, 0) / sent.seconds,
+        "uniqueSent": unique,
+        **counts,
+    }
+
+
+def workers_curve(
+    env: dict[str, str], headers: dict[str, str], args: argparse.Namespace, logs: Path
+) -> dict[str, Any]:
+    """billing_api under ``gwstack serve --workers 1`` and ``--workers 2``, alternating."""
+    ports = {1: free_port(), 2: free_port()}
+    with contextlib.ExitStack() as stack:
+        urls = {
+            f"workers{n}": stack.enter_context(
+                server(f"billing-workers{n}", billing_command(port, n), env, port, logs)
+            )
+            for n, port in ports.items()
+        }
+        return alternate(urls, headers, rounds=args.rounds, seconds=args.seconds)
+
+
+def targets_for(
+    backend: str, result: dict[str, Any] | None, why_not: str | None
+) -> list[tuple[str, bool, str]]:
+    names = [
+        f"{backend}: billing_api reads >= lean reference",
+        f"{backend}: billing_api p99 < {P99_TARGET_MS:.0f} ms at 32 connections",
+        f"{backend}: ingest >= {INGEST_TARGET[backend]:.0f} events/s with 16 senders",
+        f"{backend}: every event stored once and applied once",
+        f"{backend}: every answer 2xx and the same JSON from all three apps",
+    ]
+    if result is None:
+        return [(name, False, f"not measured: {why_not}") for name in names]
+    reads, sent = result["reads"], result["ingest"]
+    ratio = reads["billing"]["rps"] / reads["lean"]["rps"]
+    p99 = reads["billing"]["p99Ms"]
+    # Stored once, applied once: one inbox row, one audit row and one subscription per event.
+    counted = ("storedDistinct", "stored", "applied", "auditRows", "subscriptions")
+    exactly_once = sent["pending"] == 0 and all(sent[k] == sent["uniqueSent"] for k in counted)
+    counts = (
+        f"{sent['uniqueSent']} distinct sent, {sent['stored']} stored, {sent['applied']} applied,"
+        f" {sent['auditRows']} audit rows, {sent['pending']} pending"
+    )
+    clean = (
+        result["sameAnswer"]
+        and all(app["bad"] == 0 for app in reads.values())
+        and set(sent["statuses"]) == {"200"}
+    )
+    rate = sent["eventsPerSecond"]
+    return [
+        (names[0], ratio >= 1.0, f"{ratio:.2f}x lean"),
+        (names[1], p99 < P99_TARGET_MS, f"{p99:.1f} ms"),
+        (names[2], rate >= INGEST_TARGET[backend], f"{rate:.0f} events/s"),
+        (names[3], exactly_once, counts),
+        (names[4], clean, "ok" if clean else f"statuses {sent['statuses']}"),
+    ]
+
+
+def _row(*cells: object) -> str:
+    widths = (11, 10, 9, 9, 9, 8, 8)
+    return " ".join(
+        f"{cell:<{w}}" if i < 2 else f"{cell:>{w}}"
+        for i, (cell, w) in enumerate(zip(cells, widths, strict=False))
+    )
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print()
+    print(_row("database", "app", "req/s", "p50 ms", "p99 ms", "/bare", "/lean"))
+    for backend, result in results.items():
+        if result is None:
+            continue
+        reads = result["reads"]
+        bare, lean = reads["bare"]["rps"], reads["lean"]["rps"]
+        for name, r in [*reads.items(), *result.get("workers", {}).items()]:
+            print(
+                _row(
+                    backend,
+                    name,
+                    f"{r['rps']:.0f}",
+                    f"{r['p50Ms']:.1f}",
+                    f"{r['p99Ms']:.1f}",
+                    f"{r['rps'] / bare:.2f}x",
+                    f"{r['rps'] / lean:.2f}x",
+                )
+            )
+    print()
+    print(_row("database", "events/s", "answered", "dups", "stored", "applied", "audit"))
+    for backend, result in results.items():
+        if result is None:
+            continue
+        i = result["ingest"]
+        print(
+            _row(
+                backend,
+                f"{i['eventsPerSecond']:.0f}",
+                i["answered"],
+                i["duplicatesAnswered"],
+                i["stored"],
+                i["applied"],
+                i["auditRows"],
+            )
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one 3 s round, for trying it out")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
+    parser.add_argument("--no-workers", action="store_true", help="skip the --workers curve")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 3.0
+    backends = args.backend or ["sqlite", "postgresql"]
+
+    os.environ.update(GW_ENV_FILE=os.devnull, GW_ENV="development")
+    settings = Settings()
+    if not load.wrk_available():
+        print(
+            "no wrk: reads use the Python load generator (`make bench` installs wrk)",
+            file=sys.stderr,
+        )
+    load_before = os.getloadavg()
+    results: dict[str, Any] = {}
+    targets: list[tuple[str, bool, str]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-billing-logs-") as folder:
+        for backend in backends:
+            why_not = data.postgres_reachable() if backend == "postgresql" else None
+            results[backend] = None if why_not else measure(backend, args, settings, Path(folder))
+            targets += targets_for(backend, results[backend], why_not)
+
+    print_table(results)
+    print()
+    for name, ok, value in targets:
+        print(f"{'PASS' if ok else 'FAIL'}  {name}  ({value})")
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "cpus": os.cpu_count(),
+                "loadAverageBefore": load_before,
+                "loadGenerator": "wrk" if load.wrk_available() else "python",
+                "rounds": args.rounds,
+                "seconds": args.seconds,
+                "results": results,
+                "targets": [{"name": n, "pass": ok, "value": v} for n, ok, v in targets],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 0 if all(ok for _, ok, _ in targets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
