@@ -13,7 +13,7 @@ from services.billing_api.context import BillingContext
 from services.billing_api.provider_adapter import PaymentProvider, provider_for
 from services.billing_api.routes import checkout, health, plans, portal, subscription, webhooks
 from services.common.api_docs import install_api_docs
-from services.common.db import create_engine, sessionmaker_for
+from services.common.db import create_engine, create_read_engine, sessionmaker_for
 from services.common.health import VERSION
 from services.common.http import install_common
 from services.common.logging import configure_logging
@@ -47,8 +47,10 @@ def create_app(
             yield
         await app.state.billing.provider.aclose()
         await engine.dispose()
+        await read_engine.dispose()
 
     engine = create_engine(settings.billing_database_url)
+    read_engine = create_read_engine(settings.billing_database_url)
     app = FastAPI(
         title="gw_stack billing_api",
         version=VERSION,
@@ -59,6 +61,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = read_engine
     catalog = load_catalog(settings.plans_catalog_path)
     sessions = sessionmaker_for(engine)
     app.state.billing = BillingContext(
@@ -66,6 +69,7 @@ def create_app(
         catalog=catalog,
         provider=provider or provider_for(settings, catalog=catalog, sessions=sessions),
         sessions=sessions,
+        reads=sessionmaker_for(read_engine),
     )
     install_common(app, service="billing_api", max_body_bytes=settings.max_body_bytes)
     install_api_docs(app)

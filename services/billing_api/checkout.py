@@ -100,7 +100,7 @@ async def start_checkout(
     )
 
     async def prepare() -> CreatedCheckout:
-        async with context.sessions() as session:
+        async with context.reads() as session:
             subscription = await current_subscription(session, account_id)
             if subscription and SubscriptionStatus(subscription.status).is_current:
                 raise AppError(ErrorCode.ALREADY_SUBSCRIBED)
@@ -176,7 +176,7 @@ async def _end_superseded(context: BillingContext, account_id: str) -> None:
     and we record what it says. If the provider cannot be reached now, an older
     session still ends at its own expiry.
     """
-    async with context.sessions() as session:
+    async with context.reads() as session:
         pending = (
             await session.scalars(
                 select(PaymentAttempt)
@@ -199,7 +199,7 @@ async def _end_superseded(context: BillingContext, account_id: str) -> None:
 async def checkout_status(
     context: BillingContext, account_id: str, attempt_id: str, locale: str
 ) -> CheckoutStatusOut:
-    async with context.sessions() as session:
+    async with context.reads() as session:
         attempt = await session.scalar(
             select(PaymentAttempt).where(
                 PaymentAttempt.id == attempt_id, PaymentAttempt.account_id == account_id
@@ -212,7 +212,7 @@ async def checkout_status(
         attempt = await _refresh_from_provider(context, attempt)
     subscription_status = None
     if attempt.provider_subscription_id is not None:
-        async with context.sessions() as session:
+        async with context.reads() as session:
             subscription_status = await session.scalar(
                 select(Subscription.status).where(
                     Subscription.provider_subscription_id == attempt.provider_subscription_id

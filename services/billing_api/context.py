@@ -20,10 +20,14 @@ class BillingContext:
     settings: Settings
     catalog: Catalog
     provider: PaymentProvider
+    # Transactions that write (on SQLite they hold the write lock from BEGIN).
     sessions: async_sessionmaker[AsyncSession]
+    # Plain reads: no transaction, never the write lock, cannot write (services.common.db).
+    reads: async_sessionmaker[AsyncSession]
 
 
-def billing_context(request: Request) -> BillingContext:
+async def billing_context(request: Request) -> BillingContext:
+    # async: FastAPI would run a plain def in its thread pool, a thread hop per request.
     context: BillingContext = request.app.state.billing
     return context
 

@@ -121,10 +121,21 @@ class _BillingOutbox:
 
 
 async def deliver_due(
-    sessions: async_sessionmaker[AsyncSession], client: httpx.AsyncClient, secret: str
+    sessions: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    secret: str,
+    *,
+    reads: async_sessionmaker[AsyncSession] | None = None,
 ) -> int:
     """Send every message that is due, each claimed before it is sent (so replicas
-    never send one twice); returns how many were delivered."""
+    never send one twice); returns how many were delivered.
+
+    With ``reads`` (the read-only sessions), a pass with nothing due ends after one
+    plain read instead of a claiming write transaction: the worker's idle polls then
+    never take SQLite's write lock away from requests.
+    """
+    if reads is not None and not await _anything_due(reads):
+        return 0
     sender = OutboundSender(
         sessions,
         _BillingOutbox(),
@@ -135,3 +146,19 @@ async def deliver_due(
         user_agent="gw_stack-billing-api/0.1",
     )
     return (await sender.deliver_due()).delivered
+
+
+async def _anything_due(reads: async_sessionmaker[AsyncSession]) -> bool:
+    now = utcnow()
+    async with reads() as session:
+        first = await session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.delivered_at.is_(None),
+                OutboxMessage.attempts < MAX_DELIVERY_ATTEMPTS,
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            )
+            .limit(1)
+        )
+    return first is not None

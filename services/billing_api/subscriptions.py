@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, select
+from sqlalchemy import Select, bindparam, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing_api.context import BillingContext
@@ -13,23 +13,33 @@ from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 
 
-async def current_subscription(session: AsyncSession, account_id: str) -> Subscription | None:
-    """The account's current subscription: active or trialing first, then the newest."""
-    current_first = case(
-        (
-            Subscription.status.in_(
-                [SubscriptionStatus.ACTIVE.value, SubscriptionStatus.TRIALING.value]
-            ),
-            0,
-        ),
-        else_=1,
+def _current_subscription_query() -> Select[tuple[Subscription]]:
+    # Two equalities, not IN (...): an IN list is an "expanding" parameter that SQLAlchemy
+    # re-renders into the SQL on every execution instead of reusing the cached statement.
+    is_current = or_(
+        Subscription.status == SubscriptionStatus.ACTIVE.value,
+        Subscription.status == SubscriptionStatus.TRIALING.value,
     )
-    return await session.scalar(
+    # The account's rows come from ix_subscriptions_account_status; sorting those few
+    # puts the current one first.
+    return (
         select(Subscription)
-        .where(Subscription.account_id == account_id)
-        .order_by(current_first, Subscription.created_at.desc(), Subscription.id.desc())
+        .where(Subscription.account_id == bindparam("account_id"))
+        .order_by(
+            case((is_current, 0), else_=1), Subscription.created_at.desc(), Subscription.id.desc()
+        )
         .limit(1)
     )
+
+
+# Built once: SQLAlchemy remembers a statement object's cache key, so the hot read does not
+# rebuild the expression and its key on every request.
+CURRENT_SUBSCRIPTION = _current_subscription_query()
+
+
+async def current_subscription(session: AsyncSession, account_id: str) -> Subscription | None:
+    """The account's current subscription: active or trialing first, then the newest."""
+    return await session.scalar(CURRENT_SUBSCRIPTION, {"account_id": account_id})
 
 
 async def change_cancellation(
@@ -40,7 +50,7 @@ async def change_cancellation(
     The provider is asked first; what it answers is recorded through the same
     lifecycle rule the webhooks use.
     """
-    async with context.sessions() as session:
+    async with context.reads() as session:
         subscription = await current_subscription(session, account_id)
     if subscription is None:
         raise AppError(ErrorCode.SUBSCRIPTION_NOT_FOUND)

@@ -188,7 +188,7 @@ async def _record_failure(context: BillingContext, inbox_id: int, exc: Exception
 
 async def apply_due(context: BillingContext) -> int:
     """The worker's pass: apply every pending event that is due, oldest first."""
-    async with context.sessions() as session:
+    async with context.reads() as session:
         due = (
             await session.scalars(
                 select(WebhookInboxEvent.id)

@@ -27,7 +27,10 @@ POLL_SECONDS = 0.2
 async def run_once(context: BillingContext, client: httpx.AsyncClient) -> None:
     await apply_due(context)
     await deliver_due(
-        context.sessions, client, context.settings.billing_events_secret.get_secret_value()
+        context.sessions,
+        client,
+        context.settings.billing_events_secret.get_secret_value(),
+        reads=context.reads,
     )
 
 

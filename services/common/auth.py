@@ -67,8 +67,11 @@ def unauthenticated(message: str | None = None, *, case: str | None = None) -> A
 
 _bearer = HTTPBearer(auto_error=False, description="A gw_stack user token (JWT).")
 
+# The dependencies below are ``async def`` although they never await: FastAPI runs a plain
+# ``def`` dependency in its thread pool, a thread hop per dependency per request.
 
-def app_settings(request: Request) -> Settings:
+
+async def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -76,7 +79,7 @@ def app_settings(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(app_settings)]
 
 
-def bearer_token(
+async def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -84,7 +87,9 @@ def bearer_token(
     return credentials.credentials
 
 
-def current_account(token: Annotated[str, Depends(bearer_token)], settings: AppSettings) -> str:
+async def current_account(
+    token: Annotated[str, Depends(bearer_token)], settings: AppSettings
+) -> str:
     return verify_token(token, settings)
 
 

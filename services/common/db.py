@@ -3,6 +3,19 @@
 SQLite (WAL) is the embedded default; PostgreSQL is the production database.
 Services hold explicit transactions (``async with session.begin()``) in their
 service layer, because flows like idempotent checkout need more than one commit.
+
+Two engines per database:
+
+* ``create_engine``: for anything that writes. On SQLite every transaction takes
+  the write lock at ``BEGIN`` (see ``_begin_immediate``).
+* ``create_read_engine``: for plain reads. No transaction at all: each statement
+  runs on its own (SQLite's implicit read transaction, PostgreSQL autocommit), so a
+  read never takes or waits for SQLite's write lock (WAL readers run beside the
+  writer) and costs no ``BEGIN``/``ROLLBACK`` round trips on PostgreSQL. Its
+  connections are read-only (``PRAGMA query_only``, ``default_transaction_read_only``),
+  so a write sent through it by mistake fails instead of committing on its own.
+  Each statement sees its own snapshot: a read that needs several statements to agree
+  with each other belongs in one statement or in a transaction on the write engine.
 """
 
 from __future__ import annotations
@@ -12,12 +25,14 @@ from typing import Any
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,35 +57,82 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    if is_sqlite(url):
-        ensure_sqlite_dir(url)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+def _sqlite_engine(url: str, *, read_only: bool, **kwargs: Any) -> AsyncEngine:
+    ensure_sqlite_dir(url)
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # WAL lets readers run beside the single writer; busy_timeout makes a
-            # second writer wait instead of failing at once.
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-            # We issue BEGIN ourselves (below), not the driver.
-            dbapi_connection.isolation_level = None
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside the single writer; busy_timeout makes a
+        # second writer wait instead of failing at once.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+        # The driver never issues BEGIN: the write engine does (below), the read engine
+        # runs every statement in SQLite's own implicit read transaction.
+        dbapi_connection.isolation_level = None
+
+    return engine
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The engine for transactions that write (and for migrations)."""
+    if is_sqlite(url):
+        engine = _sqlite_engine(url, read_only=False, **kwargs)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(connection: Connection) -> None:
             # A deferred transaction that reads and then writes fails with "database is
             # locked" when another writer got in between; taking the write lock at BEGIN
-            # makes it wait (busy_timeout) instead. SQLAlchemy's documented recipe. The
-            # cost, readers queueing behind writers, is fine for the embedded default.
+            # makes it wait (busy_timeout) instead. SQLAlchemy's documented recipe. Plain
+            # reads go through create_read_engine, so they never queue behind writers here.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def create_read_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The engine for plain reads: no transaction, no write lock, read-only connections."""
+    # Reads are most of the traffic, and under load most requests in flight hold a
+    # connection: with the default 5 the pool opens and closes "overflow" connections on
+    # nearly every request (a new SQLite thread, or a PostgreSQL backend and handshake).
+    kwargs.setdefault("pool_size", 15)
+    if is_sqlite(url):
+        return _sqlite_engine(url, read_only=True, **kwargs)
+    engine = create_async_engine(
+        url,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+        **kwargs,
+    )
+    _discard_closed_on_checkout(engine)
+    return engine
+
+
+def _discard_closed_on_checkout(engine: AsyncEngine) -> None:
+    """Replace a connection the server has closed (restart, idle timeout, terminated
+    backend) before it is used, without a round trip.
+
+    ``pool_pre_ping`` would send a query on every checkout: a round trip per read, the
+    same again as the read itself. asyncpg already knows when the server closed the
+    socket, so the pool asks it instead, and raising ``DisconnectionError`` makes the pool
+    open a fresh connection. A connection that dies between this check and its query
+    fails that one read, like a read in flight when the server goes down, and SQLAlchemy
+    then replaces every pooled connection.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        driver = record.driver_connection
+        if driver is None or driver.is_closed():
+            raise DisconnectionError("the server closed this connection")
 
 
 def sessionmaker_for(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -63,6 +63,7 @@ async def app(settings: Settings, provider: FakeProvider) -> AsyncIterator[FastA
     application = create_app(settings, provider=provider)
     yield application
     await application.state.engine.dispose()
+    await application.state.read_engine.dispose()
 
 
 @pytest.fixture

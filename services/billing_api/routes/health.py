@@ -23,7 +23,7 @@ async def health(billing: Billing) -> JSONResponse:
     200 with `status: ok` and `service: billing_api` when billing_api can serve;
     503 with `status: degraded` and the failing check otherwise.
     """
-    checks = {"database": await database_check(billing.sessions)}
+    checks = {"database": await database_check(billing.reads)}
     ok = all(value == "ok" for value in checks.values())
     body = HealthOut(
         status="ok" if ok else "degraded",

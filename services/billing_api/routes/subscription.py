@@ -26,7 +26,7 @@ async def get_subscription(billing: Billing, account_id: CurrentAccount) -> Subs
     wins: active or trialing first, then the newest. No subscription →
     `404 SUBSCRIPTION_NOT_FOUND`.
     """
-    async with billing.sessions() as session:
+    async with billing.reads() as session:
         subscription = await current_subscription(session, account_id)
     if subscription is None:
         raise AppError(ErrorCode.SUBSCRIPTION_NOT_FOUND)
