@@ -131,4 +131,5 @@ async def site(tmp_path: Path, sqlite_templates: SqliteTemplates) -> AsyncIterat
         built = Site(client, billing, provider, planner, settings)
         yield built
     await billing.state.engine.dispose()
+    await billing.state.read_engine.dispose()
     await landing.state.billing._http.aclose()

@@ -80,6 +80,7 @@ async def app_site(tmp_path: Path, sqlite_templates: SqliteTemplates) -> AsyncIt
         await site.sign_in(EMAIL)
         yield AppSite(site, planner)
     await billing.state.engine.dispose()
+    await billing.state.read_engine.dispose()
     await landing.state.billing._http.aclose()
 
 

@@ -56,6 +56,7 @@ async def app(settings: Settings, standin: StripeStandin) -> AsyncIterator[FastA
     yield application
     await provider.aclose()
     await application.state.engine.dispose()
+    await application.state.read_engine.dispose()
     await engine.dispose()
 
 

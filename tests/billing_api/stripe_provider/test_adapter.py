@@ -92,6 +92,7 @@ async def test_the_sdk_retries_with_the_same_idempotency_key(
     assert len(standin.sessions) == 1
     await provider.aclose()
     await app.state.engine.dispose()
+    await app.state.read_engine.dispose()
     await engine.dispose()
 
 
@@ -153,6 +154,7 @@ class TestStartUp:
         assert health.json()["provider"] == "stripe"
         await app.state.billing.provider.aclose()
         await app.state.engine.dispose()
+        await app.state.read_engine.dispose()
 
     def test_a_paid_plan_without_a_stripe_price_is_refused_by_name(
         self, settings: Settings
