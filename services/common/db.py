@@ -7,7 +7,8 @@ service layer, because flows like idempotent checkout need more than one commit.
 Two engines per database:
 
 * ``create_engine``: for anything that writes. On SQLite every transaction takes
-  the write lock at ``BEGIN`` (see ``_begin_immediate``).
+  the write lock at ``BEGIN`` (see ``_begin_immediate``) and the process's writers
+  take turns on one connection.
 * ``create_read_engine``: for plain reads. No transaction at all: each statement
   runs on its own (SQLite's implicit read transaction, PostgreSQL autocommit), so a
   read never takes or waits for SQLite's write lock (WAL readers run beside the
@@ -16,6 +17,9 @@ Two engines per database:
   so a write sent through it by mistake fails instead of committing on its own.
   Each statement sees its own snapshot: a read that needs several statements to agree
   with each other belongs in one statement or in a transaction on the write engine.
+
+On PostgreSQL both replace a connection the server closed before using it, without
+the round trips of ``pool_pre_ping`` (``_discard_closed_on_checkout``).
 """
 
 from __future__ import annotations
@@ -83,6 +87,12 @@ def _sqlite_engine(url: str, *, read_only: bool, **kwargs: Any) -> AsyncEngine:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The engine for transactions that write (and for migrations)."""
     if is_sqlite(url):
+        # SQLite has one writer at a time and every transaction here takes its lock at
+        # BEGIN, so a second connection could only wait, polling in busy_timeout's sleeps
+        # (1, 2, 5 ... 100 ms). With one connection the pool hands the lock on in order,
+        # at once, inside this process; other processes still wait on busy_timeout.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
         engine = _sqlite_engine(url, read_only=False, **kwargs)
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -94,8 +104,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _discard_closed_on_checkout(engine)
+    return engine
 
 
 def create_read_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -104,6 +115,9 @@ def create_read_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # connection: with the default 5 the pool opens and closes "overflow" connections on
     # nearly every request (a new SQLite thread, or a PostgreSQL backend and handshake).
     kwargs.setdefault("pool_size", 15)
+    # Nothing to roll back when nothing ever began: skip the DBAPI rollback() when a
+    # session ends (on SQLite a hop to the connection's thread and back).
+    kwargs.setdefault("skip_autocommit_rollback", True)
     if is_sqlite(url):
         return _sqlite_engine(url, read_only=True, **kwargs)
     engine = create_async_engine(
@@ -120,12 +134,13 @@ def _discard_closed_on_checkout(engine: AsyncEngine) -> None:
     """Replace a connection the server has closed (restart, idle timeout, terminated
     backend) before it is used, without a round trip.
 
-    ``pool_pre_ping`` would send a query on every checkout: a round trip per read, the
-    same again as the read itself. asyncpg already knows when the server closed the
+    ``pool_pre_ping`` would send a query on every checkout, and outside autocommit the
+    asyncpg dialect wraps it in its own transaction: three round trips, more than a read
+    itself. asyncpg already knows when the server closed the
     socket, so the pool asks it instead, and raising ``DisconnectionError`` makes the pool
     open a fresh connection. A connection that dies between this check and its query
-    fails that one read, like a read in flight when the server goes down, and SQLAlchemy
-    then replaces every pooled connection.
+    fails that one statement before anything is committed, like a statement in flight when
+    the server goes down, and SQLAlchemy then replaces every pooled connection.
     """
 
     @event.listens_for(engine.sync_engine, "checkout")
