@@ -73,25 +73,47 @@ async def receive(
         log.warning("webhook payload refused", provider=provider_name, reason=str(exc))
         raise AppError(ErrorCode.WEBHOOK_PAYLOAD_INVALID) from exc
 
+    try:
+        # The usual case in one transaction: the row goes in already settled, together
+        # with the event's effects, so it is stored once and applied once, atomically. A
+        # duplicate finds the row (on PostgreSQL it waits for a concurrent first insert to
+        # commit or roll back) and changes nothing.
+        async with context.sessions() as session, session.begin():
+            inserted = await _store(session, provider_name, event, body, _settled_status(event))
+            if inserted is None:
+                return Receipt(event.event_id, duplicate=True)
+            await _apply(context, session, event)
+        return Receipt(event.event_id, duplicate=False)
+    except Exception as exc:
+        failure = exc
+    # Applying failed and took the row with it: store the event pending (unless a
+    # concurrent delivery stored it meanwhile) and record why; the worker retries. If
+    # storing fails too, the error answers 5xx and the provider resends.
     async with context.sessions() as session, session.begin():
-        inserted = await _store(session, provider_name, event, body)
+        inserted = await _store(session, provider_name, event, body, InboxStatus.PENDING)
     if inserted is None:
         return Receipt(event.event_id, duplicate=True)
-    try:
-        await apply_stored(context, inserted)
-    except Exception:
-        # Stored and acknowledged; the worker retries. The provider must not resend for this.
-        log.exception("webhook apply failed; will retry", event_id=event.event_id)
+    await _record_failure(context, inserted, failure)
+    # Stored and acknowledged; the worker retries. The provider must not resend for this.
+    log.error("webhook apply failed; will retry", event_id=event.event_id, error=repr(failure))
     return Receipt(event.event_id, duplicate=False)
 
 
 async def _store(
-    session: AsyncSession, provider_name: str, event: ProviderEvent, body: bytes
+    session: AsyncSession,
+    provider_name: str,
+    event: ProviderEvent,
+    body: bytes,
+    status: InboxStatus,
 ) -> int | None:
-    """Insert once per (provider, event id); None when we already had it."""
+    """Insert once per (provider, event id); None when we already had it.
+
+    ``status`` is pending, or already settled when the effects go in the same transaction.
+    """
     dialect = (await session.connection()).dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     now = utcnow()
+    settled = status != InboxStatus.PENDING
     statement = (
         insert(WebhookInboxEvent)
         .values(
@@ -100,10 +122,11 @@ async def _store(
             event_type=event.type,
             # Verified bytes; PostgreSQL text cannot hold NUL, which no JSON needs raw.
             payload=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
-            status=InboxStatus.PENDING,
+            status=status,
             attempts=0,
             received_at=now,
             next_attempt_at=now,
+            applied_at=now if settled else None,
         )
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
         .returning(WebhookInboxEvent.id)
