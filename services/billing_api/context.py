@@ -40,16 +40,22 @@ async def opened(settings: Settings) -> AsyncIterator[BillingContext]:
     """A context outside the web app (the CLI's billing commands), closed afterwards."""
     from services.billing_api.catalog import load_catalog
     from services.billing_api.provider_adapter import provider_for
-    from services.common.db import create_engine, sessionmaker_for
+    from services.common.db import create_engine, create_read_engine, sessionmaker_for
 
     engine = create_engine(settings.billing_database_url)
+    read_engine = create_read_engine(settings.billing_database_url)
     catalog = load_catalog(settings.plans_catalog_path)
     sessions = sessionmaker_for(engine)
     provider = provider_for(settings, catalog=catalog, sessions=sessions)
     try:
         yield BillingContext(
-            settings=settings, catalog=catalog, provider=provider, sessions=sessions
+            settings=settings,
+            catalog=catalog,
+            provider=provider,
+            sessions=sessions,
+            reads=sessionmaker_for(read_engine),
         )
     finally:
         await provider.aclose()
         await engine.dispose()
+        await read_engine.dispose()

@@ -13,7 +13,7 @@ from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 
 
-def _current_subscription_query() -> Select[tuple[Subscription]]:
+def _current_subscription_query() -> Select[Subscription]:
     # Two equalities, not IN (...): an IN list is an "expanding" parameter that SQLAlchemy
     # re-renders into the SQL on every execution instead of reusing the cached statement.
     is_current = or_(
