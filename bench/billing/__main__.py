@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 
 from bench.billing import data, load
+from bench.billing.gating import measure_gating
 from services.common.auth import mint_token
 from services.common.settings import Settings
 
@@ -193,12 +194,16 @@ def measure(
                 "billing": billing,
             }
             print(f"  {backend}: reads", file=sys.stderr)
-            result: dict[str, Any] = {
-                "sameAnswer": same_answer(urls, headers),
-                "reads": alternate(urls, headers, rounds=args.rounds, seconds=args.seconds),
-            }
+            result: dict[str, Any] = {"sameAnswer": same_answer(urls, headers)}
+            if not args.ingest_only:
+                result["reads"] = alternate(urls, headers, rounds=args.rounds, seconds=args.seconds)
             print(f"  {backend}: ingest", file=sys.stderr)
             result["ingest"] = ingest(billing, url, settings, seconds=args.seconds)
+            if backend == "sqlite" and not args.no_gating:
+                print("  planner: compile against compile_with_access_preview", file=sys.stderr)
+                result["gating"] = measure_gating(
+                    env, billing, headers, rounds=args.rounds, seconds=args.seconds, logs=logs
+                )
         if backend == "postgresql" and not args.no_workers:
             print(f"  {backend}: workers 1 and 2", file=sys.stderr)
             result["workers"] = workers_curve(env, headers, args, logs)
@@ -250,7 +255,10 @@ def targets_for(
     ]
     if result is None:
         return [(name, False, f"not measured: {why_not}") for name in names]
-    reads, sent = result["reads"], result["ingest"]
+    sent = result["ingest"]
+    reads = result.get("reads") or {
+        name: {"rps": float("nan"), "p99Ms": float("nan"), "bad": 0} for name in APPS
+    }
     ratio = reads["billing"]["rps"] / reads["lean"]["rps"]
     p99 = reads["billing"]["p99Ms"]
     # Stored once, applied once: one inbox row, one audit row and one subscription per event.
@@ -266,12 +274,21 @@ def targets_for(
         and set(sent["statuses"]) == {"200"}
     )
     rate = sent["eventsPerSecond"]
+    gating = result.get("gating")
+    gating_clean = gating is not None and all(
+        gating[k]["bad"] == 0 for k in ("compile", "compileWithAccessPreview")
+    )
     return [
         (names[0], ratio >= 1.0, f"{ratio:.2f}x lean"),
         (names[1], p99 < P99_TARGET_MS, f"{p99:.1f} ms"),
         (names[2], rate >= INGEST_TARGET[backend], f"{rate:.0f} events/s"),
         (names[3], exactly_once, counts),
         (names[4], clean, "ok" if clean else f"statuses {sent['statuses']}"),
+        *(
+            [("planner: every compile answer 2xx", gating_clean, "ok" if gating_clean else "no")]
+            if gating is not None
+            else []
+        ),
     ]
 
 
@@ -289,7 +306,9 @@ def print_table(results: dict[str, Any]) -> None:
     for backend, result in results.items():
         if result is None:
             continue
-        reads = result["reads"]
+        reads = result.get("reads")
+        if reads is None:
+            continue
         bare, lean = reads["bare"]["rps"], reads["lean"]["rps"]
         for name, r in [*reads.items(), *result.get("workers", {}).items()]:
             print(
@@ -302,6 +321,16 @@ def print_table(results: dict[str, Any]) -> None:
                     f"{r['rps'] / bare:.2f}x",
                     f"{r['rps'] / lean:.2f}x",
                 )
+            )
+    for result in results.values():
+        gating = (result or {}).get("gating")
+        if gating:
+            plain, gated = gating["compile"], gating["compileWithAccessPreview"]
+            print(
+                f"\nplanner, {gating['tasks']}-task plan: compile {plain['rps']:.0f} req/s"
+                f" (p99 {plain['p99Ms']:.1f} ms), compile_with_access_preview"
+                f" {gated['rps']:.0f} req/s (p99 {gated['p99Ms']:.1f} ms):"
+                f" {gated['rps'] / plain['rps']:.2f}x; non-2xx {plain['bad']} and {gated['bad']}"
             )
     print()
     print(_row("database", "events/s", "answered", "dups", "stored", "applied", "audit"))
@@ -329,6 +358,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
     parser.add_argument("--no-workers", action="store_true", help="skip the --workers curve")
+    parser.add_argument("--no-gating", action="store_true", help="skip the planner's gating")
+    parser.add_argument("--ingest-only", action="store_true", help="only the webhook ingest")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds = 1, 3.0

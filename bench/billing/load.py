@@ -13,10 +13,12 @@ import re
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,20 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def reads(url: str, headers: dict[str, str], *, connections: int, seconds: float) -> ReadResult:
+def reads(
+    url: str,
+    headers: dict[str, str],
+    *,
+    connections: int,
+    seconds: float,
+    body: bytes | None = None,
+) -> ReadResult:
+    """Closed-loop load: GET, or POST ``body`` when given."""
     if wrk_available():
-        return wrk_reads(url, headers, connections=connections, seconds=seconds)
-    return asyncio.run(python_reads(url, headers, connections=connections, seconds=seconds))
+        return wrk_reads(url, headers, connections=connections, seconds=seconds, body=body)
+    return asyncio.run(
+        python_reads(url, headers, connections=connections, seconds=seconds, body=body)
+    )
 
 
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -56,13 +68,29 @@ def _wrk_ms(text: str) -> float:
     return float(match.group(1)) * _UNIT_MS[match.group(2)]
 
 
-def wrk_reads(url: str, headers: dict[str, str], *, connections: int, seconds: float) -> ReadResult:
+def wrk_reads(
+    url: str,
+    headers: dict[str, str],
+    *,
+    connections: int,
+    seconds: float,
+    body: bytes | None = None,
+) -> ReadResult:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
-    ).stdout
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
+        if body is not None:
+            (Path(folder) / "body").write_bytes(body)
+            script = Path(folder) / "post.lua"
+            script.write_text(
+                f'wrk.method = "POST"\nlocal f = io.open("{folder}/body", "rb")\n'
+                'wrk.body = f:read("*a")\nf:close()\n'
+            )
+            command += ["-s", str(script)]
+        out = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+        ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, flags=re.MULTILINE))
@@ -103,12 +131,18 @@ def _split(url: str) -> tuple[str, int, str]:
 
 
 async def python_reads(
-    url: str, headers: dict[str, str], *, connections: int, seconds: float
+    url: str,
+    headers: dict[str, str],
+    *,
+    connections: int,
+    seconds: float,
+    body: bytes | None = None,
 ) -> ReadResult:
     """The fallback: ``connections`` keep-alive clients, each sending the next request when
     the previous answer is read, for ``seconds``."""
     host, port, path = _split(url)
-    request = _request_bytes("GET", f"{host}:{port}", path, headers, b"")
+    method = "GET" if body is None else "POST"
+    request = _request_bytes(method, f"{host}:{port}", path, headers, body or b"")
     latencies: list[float] = []
     bad = 0
     deadline = time.perf_counter() + seconds
