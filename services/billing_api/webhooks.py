@@ -2,10 +2,12 @@
 
 The raw body is verified before anything is parsed; a verified event is written
 to the inbox (unique on provider + event id) before we answer 2xx, so an event
-we acknowledged is never lost. Applying flips the inbox row from pending to
-applied with a conditional UPDATE in the same transaction as the event's
-effects: two appliers (a retrying worker, a second replica) cannot both win, and
-a crash mid-apply rolls both back for the worker to retry.
+we acknowledged is never lost. Usually the row goes in already applied, in the
+transaction of the event's effects (one transaction per event). A retry flips
+the inbox row from pending to applied with a conditional UPDATE in the same
+transaction as the event's effects: two appliers (a retrying worker, a second
+replica) cannot both win, and a crash mid-apply rolls both back for the worker
+to retry.
 
 An event that can never apply (a shape or a value our records cannot hold) is a
 dead letter: marked failed with the reason at once, not retried, listed by
