@@ -81,7 +81,8 @@ def server(
     base = f"http://127.0.0.1:{port}"
     probe = "/health" if name.startswith("billing") else "/openapi.json"
     try:
-        deadline = time.monotonic() + 60
+        # A loaded 2-core machine can take a minute just to import the app.
+        deadline = time.monotonic() + 180
         while True:
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(base + probe, timeout=2).status_code == 200:
@@ -378,7 +379,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-billing-logs-") as folder:
         for backend in backends:
             why_not = data.postgres_reachable() if backend == "postgresql" else None
-            results[backend] = None if why_not else measure(backend, args, settings, Path(folder))
+            results[backend] = None
+            if why_not is None:
+                try:
+                    results[backend] = measure(backend, args, settings, Path(folder))
+                except RuntimeError as exc:  # a server that did not start: say so, go on
+                    why_not = str(exc).splitlines()[0]
+                    print(f"  {backend}: {exc}", file=sys.stderr)
             targets += targets_for(backend, results[backend], why_not)
 
     print_table(results)
