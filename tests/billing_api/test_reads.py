@@ -16,8 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from services.billing_api.app import create_app
 from services.billing_api.models import Subscription
 from services.billing_api.subscriptions import CURRENT_SUBSCRIPTION, current_subscription
-from tests.billing_api.conftest import _truncate_all, make_settings
+from tests.billing_api.conftest import _truncate_all
 from tests.billing_api.fakes import FakeProvider
+from tests.billing_api.support import make_settings
 
 
 def _row(account: str, sub_id: str, status: str = "active") -> dict[str, Any]:
