@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from services.billing_api import worker
 from services.billing_api.catalog import load_catalog
 from services.billing_api.context import BillingContext
-from services.billing_api.provider_adapter import PaymentProvider, provider_for
+from services.billing_api.provider_adapter import PaymentProvider
+from services.billing_api.providers import provider_for
 from services.billing_api.routes import checkout, health, plans, portal, subscription, webhooks
 from services.common.api_docs import install_api_docs
 from services.common.db import create_engine, create_read_engine, sessionmaker_for

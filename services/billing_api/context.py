@@ -39,7 +39,7 @@ Billing = Annotated[BillingContext, Depends(billing_context)]
 async def opened(settings: Settings) -> AsyncIterator[BillingContext]:
     """A context outside the web app (the CLI's billing commands), closed afterwards."""
     from services.billing_api.catalog import load_catalog
-    from services.billing_api.provider_adapter import provider_for
+    from services.billing_api.providers import provider_for
     from services.common.db import create_engine, create_read_engine, sessionmaker_for
 
     engine = create_engine(settings.billing_database_url)

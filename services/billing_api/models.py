@@ -39,7 +39,15 @@ class SubscriptionStatus(StrEnum):
     @property
     def is_current(self) -> bool:
         """Active or trialing: the account has what it paid for (and may not buy it twice)."""
-        return self in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
+        return self in CURRENT_STATUSES
+
+
+# The one rule for "current": these statuses, and the SQL that picks an account's
+# current subscription (subscriptions.py) is built from this same tuple.
+CURRENT_STATUSES: tuple[SubscriptionStatus, ...] = (
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.TRIALING,
+)
 
 
 class PaymentAttempt(Base):

@@ -18,10 +18,7 @@ from services.common.auth import ACCOUNT_ID
 from services.common.error_codes import ErrorCode, spec_for
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-    from services.billing_api.catalog import Catalog, Plan
-    from services.common.settings import Settings
+    from services.billing_api.catalog import Plan
 
 
 class ProviderUnavailable(Exception):
@@ -200,21 +197,3 @@ class PaymentProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
-
-
-def provider_for(
-    settings: Settings, *, catalog: Catalog, sessions: async_sessionmaker[AsyncSession]
-) -> PaymentProvider:
-    """The adapter named by PAYMENT_PROVIDER."""
-    match settings.payment_provider:
-        case "stub":
-            from services.billing_api.providers.stub import StubProvider
-
-            return StubProvider(settings)
-        case "stripe":
-            from services.billing_api.customers import CustomerDirectory
-            from services.billing_api.providers.stripe import StripeProvider
-
-            return StripeProvider(
-                settings, catalog=catalog, customers=CustomerDirectory("stripe", sessions)
-            )

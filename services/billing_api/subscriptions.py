@@ -7,19 +7,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing_api.context import BillingContext
 from services.billing_api.lifecycle import apply_subscription_state
-from services.billing_api.models import Subscription, SubscriptionStatus
+from services.billing_api.models import CURRENT_STATUSES, Subscription, SubscriptionStatus
 from services.billing_api.provider_adapter import ProviderUnavailable
 from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 
 
 def _current_subscription_query() -> Select[Subscription]:
-    # Two equalities, not IN (...): an IN list is an "expanding" parameter that SQLAlchemy
+    # Equalities, not IN (...): an IN list is an "expanding" parameter that SQLAlchemy
     # re-renders into the SQL on every execution instead of reusing the cached statement.
-    is_current = or_(
-        Subscription.status == SubscriptionStatus.ACTIVE.value,
-        Subscription.status == SubscriptionStatus.TRIALING.value,
-    )
+    is_current = or_(*(Subscription.status == status.value for status in CURRENT_STATUSES))
     # The account's rows come from ix_subscriptions_account_status; sorting those few
     # puts the current one first.
     return (

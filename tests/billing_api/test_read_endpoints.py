@@ -97,6 +97,17 @@ class TestSubscription:
         response = await client.get("/api/billing/subscription", headers=auth())
         assert response.json()["subscription"]["status"] == "active"
 
+    @pytest.mark.parametrize("older", list(SubscriptionStatus))
+    async def test_an_older_subscription_wins_exactly_when_it_is_current(
+        self, app: FastAPI, client: httpx.AsyncClient, auth: Any, older: SubscriptionStatus
+    ) -> None:
+        # The SQL that picks the current row and SubscriptionStatus.is_current are one rule.
+        await record_subscription(app, "acc_alice", older, provider_id="old", age_days=40)
+        await record_subscription(app, "acc_alice", SubscriptionStatus.CANCELED, provider_id="new")
+        response = await client.get("/api/billing/subscription", headers=auth())
+        expected = older if older.is_current else SubscriptionStatus.CANCELED
+        assert response.json()["subscription"]["status"] == expected.value
+
     async def test_one_account_never_sees_another(
         self, app: FastAPI, client: httpx.AsyncClient, auth: Any
     ) -> None:
