@@ -36,6 +36,7 @@ from tests.planner.billing_standin import subscription_body
 from tests.planner.plans import document, task
 
 MAX_STALE_S = 3.0
+CACHE_TTL_S = 0.5  # planner c's in-process cache, which answers without asking billing
 SMALL_PLAN = msgspec.json.encode(document([task("design", 5), task("build", 10, "design")]))
 # About 0.3 s of compiling each: long enough to be seen running from another process.
 BIG_PLAN = msgspec.json.encode(
@@ -80,7 +81,11 @@ def planners(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planners]:
         assert a_port is not None
         a = Service("planner", a_port, cut_off, workdir / "planner-a.log")
         b = Service("planner", free_port(), cut_off, workdir / "planner-b.log")
-        reads = {**services.env, "PLANNER_ACCESS_REFRESH_S": "0.2"}
+        reads = {
+            **services.env,
+            "PLANNER_ACCESS_REFRESH_S": "0.2",
+            "PLANNER_ACCESS_CACHE_TTL_S": str(CACHE_TTL_S),
+        }
         c = Service("planner", free_port(), reads, workdir / "planner-c.log")
         for planner in (a, b, c):
             planner.start()
@@ -272,6 +277,9 @@ def test_billing_down_compiles_stale_then_free(planners: Planners, shopper: Shop
     billing = planners.stack["billing-api"]
     billing.kill_hard()
     try:
+        # What c read just now is still in its in-process cache; only past that does a
+        # compile ask billing and meet the outage.
+        time.sleep(CACHE_TTL_S + 0.1)
         took, stale = compile_on(planners.c, shopper)
         assert took < 1.0 + 0.5  # the billing budget plus the compile
         assert stale["billing"] == {"ok": False, "kind": "connection_error"}
