@@ -105,12 +105,7 @@ class _BillingOutbox:
         return Claimed(row.id, row.message_id, row.subscriber_url, row.payload, row.attempts)
 
     async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
-        values: dict[str, object] = {
-            "attempts": result.attempts,
-            "lease_until": None,
-            "last_status_code": result.status_code,
-            "last_error": result.error,
-        }
+        values = result.bookkeeping()
         if result.delivered:
             values["delivered_at"] = utcnow()
         elif result.next_attempt_at is not None:

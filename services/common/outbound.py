@@ -83,6 +83,15 @@ class SendResult:
     def given_up(self) -> bool:
         return self.error is not None and self.next_attempt_at is None
 
+    def bookkeeping(self) -> dict[str, object]:
+        """The columns every outbox table records after a send, its lease released."""
+        return {
+            "attempts": self.attempts,
+            "lease_until": None,
+            "last_status_code": self.status_code,
+            "last_error": self.error,
+        }
+
 
 class OutboxTable(Protocol):
     """How one outbox table is read and written; every call runs in the sender's transaction."""

@@ -101,12 +101,7 @@ class _SandboxOutbox:
         return Claimed(row.seq, row.id, self._url, row.payload, row.attempts)
 
     async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
-        values: dict[str, object] = {
-            "attempts": result.attempts,
-            "lease_until": None,
-            "last_status_code": result.status_code,
-            "last_error": result.error,
-        }
+        values = result.bookkeeping()
         if result.delivered:
             values.update(status=DeliveryStatus.DELIVERED, delivered_at=utcnow())
         elif result.given_up:
