@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.error_codes import REGISTRY, ErrorCode
@@ -167,14 +168,23 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return problems
 
 
+# Every method a route of ours may serve (HEAD only where a route declares it).
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def _allowed_methods(request: Request) -> str:
-    path = request.scope.get("path", "")
-    methods: set[str] = set()
-    for route in request.app.routes:
-        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
-        if regex is not None and route_methods and regex.match(path):
-            methods |= set(route_methods)
-    return ", ".join(sorted(methods))
+    """The methods some route serves at this path, asked of the routes themselves.
+
+    ``route.matches`` (Starlette's public routing API) is asked once per method, so
+    routers that FastAPI includes lazily (without copying their routes onto the app)
+    answer too; reading ``app.routes`` sees only the included routers, not their paths.
+    """
+    methods = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            methods.append(method)
+    return ", ".join(methods)
 
 
 def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:

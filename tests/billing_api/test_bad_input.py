@@ -77,6 +77,7 @@ async def test_unknown_route_and_wrong_method(client: httpx.AsyncClient) -> None
     wrong = await client.delete("/api/billing/plans")
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert wrong.headers["allow"] == "GET"
 
 
 def token(settings: Settings, **claims: Any) -> str:

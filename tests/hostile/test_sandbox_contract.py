@@ -65,3 +65,26 @@ def test_nul_in_a_redirect_url_is_422_not_500() -> None:
     }
     with pytest.raises(ValueError, match="control"):
         CheckoutSessionCreate.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/checkout/cs_missing/3ds", "GET, POST"),
+        ("DELETE", "/checkout/cs_missing/3ds", "GET, POST"),
+        ("OPTIONS", "/checkout/cs_missing", "GET"),
+        ("PUT", "/v1/checkout/sessions", "POST"),
+        ("DELETE", "/v1/checkout/sessions/cs_missing/expire", "POST"),
+    ],
+)
+async def test_a_wrong_method_is_405_naming_the_methods_the_path_has(
+    method: str, path: str, allowed: str
+) -> None:
+    import httpx
+
+    transport = httpx.ASGITransport(app=create_app(SETTINGS))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
+        answer = await client.request(method, path, headers=API_KEY)
+    assert answer.status_code == 405
+    assert answer.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert answer.headers["allow"] == allowed
