@@ -146,6 +146,10 @@ APP_TEXT: dict[str, dict[str, str]] = {
         "limit_tasks": "This plan has {tasks} tasks; your plan allows up to {max}.",
         "limit_tasks_upgrade": "A paid plan compiles plans of up to {paid} tasks.",
         "limit_busy": "Another plan is compiling, try again in {n} s.",
+        "planner_busy": (
+            "The planner is busy compiling other plans right now, try again in {n} s. "
+            "Nothing was lost."
+        ),
         "try_again": "Try again",
         "planner_down": "The planner cannot be reached right now. Please try again in a moment.",
         "warn_project_deadline": (
@@ -298,6 +302,10 @@ APP_TEXT: dict[str, dict[str, str]] = {
         "limit_tasks": "Bu planda {tasks} görev var; paketiniz en fazla {max} göreve izin veriyor.",
         "limit_tasks_upgrade": "Ücretli paket {paid} göreve kadar planları derler.",
         "limit_busy": "Başka bir plan derleniyor, {n} sn sonra tekrar deneyin.",
+        "planner_busy": (
+            "Planlayıcı şu anda başka planları derlemekle meşgul, {n} sn sonra tekrar deneyin. "
+            "Hiçbir şey kaybolmadı."
+        ),
         "try_again": "Tekrar dene",
         "planner_down": "Planlayıcıya şu anda ulaşılamıyor. Lütfen biraz sonra tekrar deneyin.",
         "warn_project_deadline": "Proje son tarihini ({deadline}) {days} iş günü kaçırıyor.",

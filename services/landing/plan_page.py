@@ -4,7 +4,9 @@ planner can give into what the page shows.
 The planner decides everything (access, limits, problems); this module only
 reads its answers: a schedule (with ``billing.ok`` and ``featureAccess``), a
 rejected plan's problems, ``413 PLAN_TOO_LARGE`` with the tier's limit, ``429
-PLAN_CONCURRENCY_LIMIT`` with ``Retry-After``, or the planner being unreachable.
+PLAN_CONCURRENCY_LIMIT`` with ``Retry-After`` (the account's own compiles), ``503
+SERVICE_UNAVAILABLE`` with ``Retry-After`` (the planner process is full of other
+people's compiles), or the planner being unreachable.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class Outcome:
     problems: ProblemsView | None = None
     truncated: bool = False
     too_large: TooLarge | None = None
-    busy_seconds: int | None = None
+    busy_seconds: int | None = None  # the account's own compile slots are taken
+    planner_busy_seconds: int | None = None  # the planner's compile queue is full
     failed: ErrorCode | None = None  # the planner was unreachable or refused otherwise
 
 
@@ -88,6 +91,9 @@ async def compile_document(
         access = await _access(planner, viewer, locale)
         if error.code == ErrorCode.PLAN_CONCURRENCY_LIMIT:
             return Outcome(access, busy_seconds=error.retry_after or 1)
+        if error.code == ErrorCode.SERVICE_UNAVAILABLE and error.retry_after is not None:
+            # A 503 that says when to come back is the planner's compile gate, not an outage.
+            return Outcome(access, planner_busy_seconds=error.retry_after)
         return Outcome(access, failed=error.code)
     return Outcome(compiled.feature_access, compiled=compiled)
 

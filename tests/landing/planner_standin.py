@@ -3,7 +3,7 @@
 The real planner app answers what needs no database (``/v1/plan/from_csv``);
 the gated endpoints are played here to DESIGN §7's contract, with the real
 compiler and exports behind them, and knobs for what a page must survive:
-the tier, billing trouble, a busy compile slot.
+the tier, billing trouble, a busy compile slot, a full compile queue.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ class PlannerStandIn(httpx.AsyncBaseTransport):
     settings: Settings
     paid: set[str] = field(default_factory=set)  # accounts on the paid tier
     billing_ok: bool = True
-    busy_seconds: int | None = None
+    busy_seconds: int | None = None  # the account's compile slots: 429 with Retry-After
+    queue_full_seconds: int | None = None  # the process's compile gate: 503 with Retry-After
     saved: dict[str, Saved] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
 
@@ -134,6 +135,10 @@ class PlannerStandIn(httpx.AsyncBaseTransport):
         if self.busy_seconds is not None:
             response = _error(429, "PLAN_CONCURRENCY_LIMIT")
             response.headers["Retry-After"] = str(self.busy_seconds)
+            return response
+        if self.queue_full_seconds is not None:
+            response = _error(503, "SERVICE_UNAVAILABLE")
+            response.headers["Retry-After"] = str(self.queue_full_seconds)
             return response
         try:
             plan = compile_plan(body, max_tasks=access["maxTasksPerPlan"])

@@ -4,6 +4,7 @@ the planner's gated endpoints played to their contract (``planner_standin``)."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import AsyncIterator
@@ -288,6 +289,33 @@ class TestLimitsAndTrouble:
         assert page.status_code == 429
         assert "Another plan is compiling, try again in 3 s." in page.text
         assert 'data-testid="try-again"' in page.text
+        assert page.headers["retry-after"] == "3"
+
+    @pytest.mark.parametrize(
+        ("language", "words"),
+        [
+            ("en", "The planner is busy compiling other plans right now, try again in 2 s."),
+            ("tr", "Planlayıcı şu anda başka planları derlemekle meşgul, 2 sn sonra tekrar"),
+        ],
+    )
+    async def test_the_planners_compile_queue_is_full(
+        self, app_site: AppSite, language: str, words: str
+    ) -> None:
+        app_site.planner.queue_full_seconds = 2
+        page = await app_site.sample(headers={"Accept-Language": language})
+        assert page.status_code == 503
+        assert page.headers["retry-after"] == "2"
+        assert 'data-testid="planner-busy" data-retry-after="2"' in page.text
+        assert words in page.text
+        assert 'data-testid="planner-error"' not in page.text
+        # Once a turn is free, the same button compiles the plan.
+        app_site.planner.queue_full_seconds = None
+        form = page.text.split('data-testid="planner-busy"', 1)[1]
+        document = re.search(r'name="document" value="([^"]*)"', form)
+        assert document is not None
+        again = await app_site.post("/app/draft", {"document": html.unescape(document.group(1))})
+        assert again.status_code == 200
+        assert bars(again.text) == 8
 
     async def test_signed_out(self, app_site: AppSite) -> None:
         app_site.client.cookies.delete("gw_session")

@@ -62,17 +62,19 @@ async def _page(
         zoom=zoom,
         paid_max_tasks=paid_max,
     )
-    status = 200
+    status, retry_after = 200, None
     if outcome.problems is not None:
         status = 422
     elif outcome.too_large is not None:
         status = 413
     elif outcome.busy_seconds is not None:
-        status = 429
+        status, retry_after = 429, outcome.busy_seconds
+    elif outcome.planner_busy_seconds is not None:
+        status, retry_after = 503, outcome.planner_busy_seconds
     elif outcome.failed is not None:
         status = 503
     updated = day(saved.updated_at, locale) if saved else None
-    return render(
+    response = render(
         request,
         "app_plan.html",
         status_code=status,
@@ -80,6 +82,9 @@ async def _page(
         updated=updated,
         **context,
     )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def draft_page(
