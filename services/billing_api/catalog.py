@@ -14,7 +14,8 @@ class Plan(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
-    name: str
+    name: str  # in English
+    names: dict[Literal["tr"], str] = {}  # the name in the site's other languages
     tier: Literal["free", "paid"]
     amount: int = Field(ge=0)  # minor units
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -27,6 +28,10 @@ class Plan(BaseModel):
         if self.tier == "paid" and (self.interval is None or self.amount == 0):
             raise ValueError(f"paid plan {self.id} needs an interval and a price")
         return self
+
+    def name_in(self, locale: str | None) -> str:
+        """The plan's name for a reader of ``locale``; English when it has none there."""
+        return self.names.get("tr", self.name) if locale == "tr" else self.name
 
     @property
     def purchasable(self) -> bool:

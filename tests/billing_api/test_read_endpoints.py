@@ -53,6 +53,15 @@ class TestPlans:
             "trialDays": 0,
         }
 
+    @pytest.mark.backend_independent
+    async def test_names_in_the_readers_language(self, client: httpx.AsyncClient) -> None:
+        turkish = await client.get("/api/billing/plans", headers={"Accept-Language": "tr-TR"})
+        english = await client.get("/api/billing/plans", headers={"Accept-Language": "en"})
+        names = {plan["id"]: plan["name"] for plan in turkish.json()["plans"]}
+        assert names == {"free": "Ücretsiz", "pro_monthly": "Pro", "pro_yearly": "Pro (yıllık)"}
+        assert [plan["name"] for plan in english.json()["plans"]] == ["Free", "Pro", "Pro (yearly)"]
+        assert turkish.headers["vary"] == "Accept-Language"
+
 
 class TestSubscription:
     @pytest.mark.backend_independent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,6 +23,16 @@ class TestPricing:
         assert "₺299,00" in page.text
         assert "₺2.990,00" in page.text
         assert "14 gün ücretsiz deneme" in page.text
+
+    async def test_turkish_readers_see_the_plans_turkish_names(self, site: Site) -> None:
+        page = await site.page("/", headers={"Accept-Language": "tr-TR,tr;q=0.9"})
+        names = re.findall(r'<h2 id="plan-[a-z_]+-name">([^<]+)</h2>', page.text)
+        assert names == ["Ücretsiz", "Pro", "Pro (yıllık)"]
+        assert "Free" not in page.text
+        assert "(yearly)" not in page.text
+        english = await site.page("/", headers={"Accept-Language": "en"})
+        names = re.findall(r'<h2 id="plan-[a-z_]+-name">([^<]+)</h2>', english.text)
+        assert names == ["Free", "Pro", "Pro (yearly)"]
 
     async def test_english_by_accept_language(self, site: Site) -> None:
         page = await site.page("/", headers={"Accept-Language": "en-GB"})

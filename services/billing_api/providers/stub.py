@@ -89,7 +89,7 @@ class StubProvider:
                 },
                 "plan": {
                     "id": plan.id,
-                    "name": plan.name,
+                    "name": plan.name_in(request.locale),
                     "amount": plan.amount,
                     "currency": plan.currency,
                     "interval": plan.interval,
