@@ -12,7 +12,7 @@ from sqlalchemy import select
 from services.billing_api.catalog import Plan
 from services.billing_api.context import BillingContext
 from services.billing_api.idempotency import StoredAnswer, request_fingerprint, run_once
-from services.billing_api.lifecycle import apply_subscription_state, settle_checkout
+from services.billing_api.lifecycle import record_checkout_result
 from services.billing_api.models import (
     AttemptStatus,
     PaymentAttempt,
@@ -257,19 +257,15 @@ async def _refresh_from_provider(
     except ProviderUnavailable:
         return attempt
     async with context.sessions() as session, session.begin():
-        locked = await session.scalar(
-            select(PaymentAttempt).where(PaymentAttempt.id == attempt.id).with_for_update()
+        # Announced like a webhook's change: a buyer back before the webhook is the
+        # common case, and the webhook's same facts later announce nothing.
+        recorded, _ = await record_checkout_result(
+            session,
+            attempt.id,
+            state,
+            subscription,
+            provider=context.provider.name,
+            source="status_poll",
+            subscribers=context.settings.events_subscribers,
         )
-        assert locked is not None
-        if subscription is not None:
-            # Announced like a webhook's change: a buyer back before the webhook is the
-            # common case, and the webhook's same facts later announce nothing.
-            await apply_subscription_state(
-                session,
-                subscription,
-                provider=context.provider.name,
-                source="status_poll",
-                subscribers=context.settings.events_subscribers,
-            )
-        await settle_checkout(session, locked, state)
-    return locked
+    return recorded

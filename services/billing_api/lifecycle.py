@@ -1,8 +1,8 @@
 """How provider facts change our records: the one home for those rules.
 
-Webhooks, the checkout-status poll and the subscription endpoints all report
-what the provider says through these functions, so a fact is applied the same
-way whichever path brought it, and applying it twice changes nothing.
+Webhooks, the checkout-status poll, reconciliation and the subscription endpoints
+all report what the provider says through these functions, so a fact is applied
+the same way whichever path brought it, and applying it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from services.billing_api.models import (
     Subscription,
     SubscriptionChange,
 )
-from services.billing_api.provider_adapter import CheckoutOutcome, CheckoutState, SubscriptionState
+from services.billing_api.provider_adapter import (
+    CheckoutOutcome,
+    CheckoutState,
+    ProviderCheckout,
+    SubscriptionState,
+)
 from services.common.ids import new_id
 from services.common.types import utcnow
 
@@ -45,6 +50,72 @@ async def settle_checkout(
     attempt.error_code = state.error_code if state.outcome == CheckoutOutcome.FAILED else None
     attempt.provider_subscription_id = state.subscription_id
     return True
+
+
+async def record_checkout_result(
+    session: AsyncSession,
+    attempt_id: str,
+    state: CheckoutState,
+    subscription: SubscriptionState | None,
+    *,
+    provider: str,
+    source: str,
+    subscribers: Sequence[str] = (),
+) -> tuple[PaymentAttempt, bool]:
+    """What the provider answered about an attempt's session: the subscription it paid
+    for (announced like a webhook's change) and the attempt's final status, under the
+    attempt's row lock. Returns the attempt as it now is, and whether this settled it."""
+    locked = await session.scalar(
+        select(PaymentAttempt).where(PaymentAttempt.id == attempt_id).with_for_update()
+    )
+    assert locked is not None, "attempts are never deleted"
+    if subscription is not None:
+        await apply_subscription_state(
+            session, subscription, provider=provider, source=source, subscribers=subscribers
+        )
+    settled = await settle_checkout(session, locked, state)
+    return locked, settled
+
+
+async def record_found_checkout(
+    session: AsyncSession,
+    found: ProviderCheckout,
+    subscription: SubscriptionState | None,
+    *,
+    provider: str,
+    source: str,
+    subscribers: Sequence[str] = (),
+) -> PaymentAttempt | None:
+    """Record the attempt of a provider session we never recorded (a crash between the
+    provider call and our write), settled as the provider says.
+
+    None when the attempt is recorded already (a second reconciler, or the checkout
+    start itself, got there first): nothing changes then.
+    """
+    attempt = PaymentAttempt(
+        id=found.state.payment_attempt_id,
+        account_id=found.account_id,
+        plan_id=found.plan_id,
+        status=AttemptStatus.PENDING,
+        provider=provider,
+        provider_session_id=found.state.session_id,
+        checkout_url=found.checkout_url or "",
+        success_url=found.success_url,
+        cancel_url=found.cancel_url,
+        locale=found.locale,
+        expires_at=found.expires_at,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(attempt)
+    except IntegrityError:
+        return None
+    if subscription is not None:
+        await apply_subscription_state(
+            session, subscription, provider=provider, source=source, subscribers=subscribers
+        )
+    await settle_checkout(session, attempt, found.state)
+    return attempt
 
 
 async def apply_subscription_state(

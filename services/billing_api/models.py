@@ -50,6 +50,14 @@ CURRENT_STATUSES: tuple[SubscriptionStatus, ...] = (
 )
 
 
+# Ended for good: the provider never changes a subscription in these again, so
+# reconciliation does not ask about them.
+FINAL_STATUSES: tuple[SubscriptionStatus, ...] = (
+    SubscriptionStatus.CANCELED,
+    SubscriptionStatus.INCOMPLETE_EXPIRED,
+)
+
+
 class PaymentAttempt(Base):
     """One checkout: created by checkout/start, settled by the provider."""
 

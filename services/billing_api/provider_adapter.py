@@ -96,6 +96,22 @@ class CheckoutState:
     as_of: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderCheckout:
+    """A checkout session as the provider lists it, with what billing_api needs to record
+    an attempt for it (reconciliation finds sessions a crash left unrecorded)."""
+
+    state: CheckoutState
+    account_id: str
+    plan_id: str
+    created_at: datetime
+    expires_at: datetime
+    checkout_url: str | None  # Stripe drops the URL once the session is no longer open
+    success_url: str
+    cancel_url: str
+    locale: str | None
+
+
 class EventKind(StrEnum):
     CHECKOUT_SETTLED = "checkout_settled"  # paid, failed, canceled or expired
     SUBSCRIPTION_CHANGED = "subscription_changed"
@@ -169,6 +185,12 @@ class PaymentProvider(Protocol):
 
     async def expire_checkout(self, session_id: str) -> None:
         """End an open session so it can no longer be paid."""
+        ...
+
+    async def list_checkouts(self, *, created_since: datetime) -> list[ProviderCheckout]:
+        """Every session billing_api opened (it carries our attempt id) created at or
+        after ``created_since``, whatever its state; sessions opened by anything else on
+        the same provider account are left out."""
         ...
 
     async def get_subscription(self, subscription_id: str) -> SubscriptionState:

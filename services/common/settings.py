@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     idempotency_key_ttl_hours: int = 24
     checkout_session_ttl_minutes: int = 30
+    # The reconciliation pass (services/billing_api/reconcile.py): every replica runs it
+    # this often, in seconds; 0 turns the periodic pass off (`gwstack billing reconcile`
+    # still runs it by hand).
+    reconcile_interval_seconds: float = Field(default=300.0, ge=0)
+    # A session at the provider that billing_api has no attempt for is ended once it is
+    # this old (seconds): younger, its checkout start may still be about to record it.
+    reconcile_unrecorded_after_seconds: float = Field(default=120.0, ge=0)
 
     # Plan files uploaded to /app (JSON or CSV) and the drafts posted back with them.
     landing_max_upload_bytes: int = 4 * 1024 * 1024

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import case, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -72,6 +72,45 @@ def create_session(
     )
     session.add(row)
     return row
+
+
+async def list_sessions(
+    session: AsyncSession,
+    *,
+    created_since: datetime | None,
+    starting_after: str | None,
+    limit: int,
+    now: datetime,
+) -> tuple[list[CheckoutSession], bool]:
+    """Sessions newest first (Stripe's order), a page at a time; and whether more follow.
+
+    Like a read of one session, one past its deadline is expired first, so a listing
+    never shows a session as open that can no longer be paid.
+    """
+    query = select(CheckoutSession).order_by(
+        CheckoutSession.created_at.desc(), CheckoutSession.id.desc()
+    )
+    if created_since is not None:
+        query = query.where(CheckoutSession.created_at >= created_since)
+    if starting_after is not None:
+        cursor = await session.get(CheckoutSession, starting_after)
+        if cursor is None:
+            raise CheckoutSessionNotFound(session_id=starting_after)
+        query = query.where(
+            or_(
+                CheckoutSession.created_at < cursor.created_at,
+                and_(
+                    CheckoutSession.created_at == cursor.created_at,
+                    CheckoutSession.id < cursor.id,
+                ),
+            )
+        )
+    rows = list((await session.scalars(query.limit(limit + 1))).all())
+    page = rows[:limit]
+    for row in page:
+        if row.outcome == Outcome.OPEN and row.expires_at <= now:
+            await settle(session, row, Outcome.EXPIRED, at=row.expires_at)
+    return page, len(rows) > limit
 
 
 def token_matches(row: CheckoutSession, token: str) -> bool:

@@ -197,6 +197,12 @@ class CheckoutSessionObject(BaseModel):
         )
 
 
+class CheckoutSessionList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[CheckoutSessionObject]
+    has_more: bool = Field(description="More sessions follow: ask again with `starting_after`.")
+
+
 class SubscriptionObject(BaseModel):
     id: str
     object: Literal["subscription"] = "subscription"

@@ -19,6 +19,7 @@ from services.billing_api.provider_adapter import (
     CreatedCheckout,
     CreatedPortal,
     PortalRequest,
+    ProviderCheckout,
     ProviderEvent,
     ProviderUnavailable,
     SubscriptionState,
@@ -33,6 +34,7 @@ _ids = itertools.count(1)
 class FakeSession:
     request: CheckoutRequest
     state: CheckoutState
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -40,6 +42,8 @@ class FakeProvider:
     name: str = "stub"
     down: bool = False
     fail_expire: bool = False
+    # Calls that fail before the provider goes down entirely: the first N answer.
+    answers_before_down: int | None = None
     sessions: dict[str, FakeSession] = field(default_factory=dict)
     subscriptions: dict[str, SubscriptionState] = field(default_factory=dict)
     create_calls: int = 0
@@ -48,6 +52,11 @@ class FakeProvider:
     webhook_reader: StubProvider = field(default_factory=lambda: StubProvider(Settings()))
 
     def _check_up(self) -> None:
+        if self.answers_before_down is not None:
+            if self.answers_before_down == 0:
+                self.down = True
+            else:
+                self.answers_before_down -= 1
         if self.down:
             raise ProviderUnavailable("fake provider is down")
 
@@ -76,6 +85,24 @@ class FakeProvider:
         self._check_up()
         self.expired.append(session_id)
         self.settle(session_id, CheckoutOutcome.EXPIRED)
+
+    async def list_checkouts(self, *, created_since: datetime) -> list[ProviderCheckout]:
+        self._check_up()
+        return [
+            ProviderCheckout(
+                state=s.state,
+                account_id=s.request.account_id,
+                plan_id=s.request.plan.id,
+                created_at=s.created_at,
+                expires_at=s.request.expires_at,
+                checkout_url=f"https://pay.example/{sid}",
+                success_url=s.request.success_url,
+                cancel_url=s.request.cancel_url,
+                locale=s.request.locale,
+            )
+            for sid, s in reversed(self.sessions.items())
+            if s.created_at >= created_since
+        ]
 
     async def get_subscription(self, subscription_id: str) -> SubscriptionState:
         self._check_up()

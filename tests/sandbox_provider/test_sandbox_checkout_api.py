@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.sandbox_provider.support import (
@@ -126,3 +128,93 @@ class TestExpireSession:
         )
 
         assert response.json() == paid
+
+
+class TestListSessions:
+    async def list_page(self, sandbox: SandboxClient, **params: Any) -> dict[str, Any]:
+        response = await sandbox.http.get(
+            "/v1/checkout/sessions", params=params, headers=sandbox.auth
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def test_newest_first_a_page_at_a_time(self, sandbox: SandboxClient) -> None:
+        made = [(await sandbox.create_session())["id"] for _ in range(5)]
+
+        first = await self.list_page(sandbox, limit=2)
+        second = await self.list_page(sandbox, limit=2, starting_after=first["data"][-1]["id"])
+        last = await self.list_page(sandbox, limit=2, starting_after=second["data"][-1]["id"])
+
+        pages = [first, second, last]
+        listed = [session["id"] for page in pages for session in page["data"]]
+        assert sorted(listed) == sorted(made)
+        assert len(set(listed)) == 5
+        assert [page["has_more"] for page in pages] == [True, True, False]
+        assert first["object"] == "list"
+        assert first["data"][0]["object"] == "checkout.session"
+
+    async def test_only_sessions_created_since(self, sandbox: SandboxClient) -> None:
+        await sandbox.create_session()
+        await sandbox.advance(days=2)
+        later = await sandbox.create_session()
+
+        page = await self.list_page(sandbox, **{"created[gte]": later["created"]})
+
+        assert [session["id"] for session in page["data"]] == [later["id"]]
+
+    async def test_a_session_past_its_deadline_lists_as_expired(
+        self, sandbox: SandboxClient
+    ) -> None:
+        session = await sandbox.create_session(expires_at=int(time.time()) + 1800)
+        response = await sandbox.http.post(
+            "/v1/test_clock/advance", json={"seconds": 3600}, headers=sandbox.auth
+        )
+        assert response.status_code == 200
+
+        listed = (await self.list_page(sandbox))["data"]
+
+        assert [(s["id"], s["outcome"]) for s in listed] == [(session["id"], "expired")]
+
+    @pytest.mark.backend_independent
+    async def test_refuses_an_unknown_cursor_and_bad_limits(self, sandbox: SandboxClient) -> None:
+        for params in ({"starting_after": "cs_missing"}, {"limit": 0}, {"limit": 101},
+                       {"created[gte]": -1}, {"created[gte]": "soon"}):  # fmt: skip
+            response = await sandbox.http.get(
+                "/v1/checkout/sessions", params=params, headers=sandbox.auth
+            )
+            assert response.status_code in (404, 422), (params, response.text)
+            assert response.json()["error"]["code"] in ("NOT_FOUND", "VALIDATION_ERROR")
+
+    async def test_billing_apis_stub_adapter_reads_the_listing(
+        self, sandbox: SandboxClient
+    ) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from services.billing_api.provider_adapter import CheckoutOutcome
+        from services.billing_api.providers.stub import StubProvider
+        from tests.sandbox_provider.support import sandbox_settings
+
+        ours = [await sandbox.create_session(client_reference_id=f"pa_{i}") for i in range(3)]
+        await sandbox.create_session(client_reference_id=None, metadata={})  # not billing_api's
+        await sandbox.pay(ours[0])
+        adapter = StubProvider(
+            sandbox_settings("sqlite+aiosqlite://"),
+            transport=httpx.ASGITransport(app=sandbox.app),
+        )
+        try:
+            found = await adapter.list_checkouts(
+                created_since=datetime.now(UTC) - timedelta(hours=1)
+            )
+        finally:
+            await adapter.aclose()
+
+        assert sorted(f.state.session_id for f in found) == sorted(s["id"] for s in ours)
+        by_id = {f.state.session_id: f for f in found}
+        paid = by_id[ours[0]["id"]]
+        assert paid.state.outcome == CheckoutOutcome.PAID
+        assert paid.state.subscription_id is not None
+        assert paid.account_id == "acc_test"
+        assert paid.plan_id == "pro_monthly"
+        assert paid.success_url == SUCCESS_URL
+        assert by_id[ours[1]["id"]].state.outcome == CheckoutOutcome.OPEN
+        assert by_id[ours[1]["id"]].checkout_url == ours[1]["url"]

@@ -30,6 +30,7 @@ from services.billing_api.provider_adapter import (
     CreatedCheckout,
     CreatedPortal,
     PortalRequest,
+    ProviderCheckout,
     ProviderEvent,
     ProviderUnavailable,
     SubscriptionState,
@@ -169,6 +170,27 @@ class StripeProvider:
             # Stripe expires only open sessions: this one was paid, expired or never existed,
             # and in none of those can it be paid through us. The caller reads the truth next.
             log.info("checkout session was not open; nothing to expire", session_id=session_id)
+
+    async def list_checkouts(self, *, created_since: datetime) -> list[ProviderCheckout]:
+        started = datetime.now(UTC)
+
+        async def every_page() -> list[Any]:
+            first = await self._client.v1.checkout.sessions.list_async(
+                {"created": {"gte": int(created_since.timestamp())}, "limit": 100}
+            )
+            return [session async for session in first.auto_paging_iter()]
+
+        sessions = await self._call("list checkout sessions", every_page)
+        created = stripe_objects.as_of_read(started)
+        return [
+            self._read(
+                "checkout session",
+                lambda data: stripe_objects.provider_checkout(data, created=created),
+                session,
+            )
+            for session in sessions
+            if stripe_objects.is_ours(session.to_dict())
+        ]
 
     async def get_subscription(self, subscription_id: str) -> SubscriptionState:
         started = datetime.now(UTC)

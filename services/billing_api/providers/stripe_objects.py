@@ -29,6 +29,7 @@ from services.billing_api.provider_adapter import (
     CheckoutOutcome,
     CheckoutState,
     EventKind,
+    ProviderCheckout,
     ProviderEvent,
     SubscriptionState,
 )
@@ -177,6 +178,23 @@ def checkout_state(
         error_code=error_code,
         subscription_id=_id_of(session.get("subscription")),
         as_of=_at(created),
+    )
+
+
+def provider_checkout(session: Mapping[str, Any], *, created: int) -> ProviderCheckout:
+    """A listed Checkout Session of ours (``is_ours``) with what recording it needs."""
+    metadata = session["metadata"]
+    return ProviderCheckout(
+        state=checkout_state(session, created=created),
+        account_id=str(metadata["accountId"]),
+        plan_id=str(metadata["planId"]),
+        created_at=datetime.fromtimestamp(int(session["created"]), UTC),
+        expires_at=datetime.fromtimestamp(int(session["expires_at"]), UTC),
+        checkout_url=session.get("url"),
+        success_url=str(session["success_url"]),
+        cancel_url=str(session["cancel_url"]),
+        # We send "auto" when the buyer named no language; the attempt records none then.
+        locale=None if session.get("locale") in (None, "auto") else str(session["locale"]),
     )
 
 

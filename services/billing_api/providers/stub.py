@@ -22,6 +22,7 @@ from services.billing_api.provider_adapter import (
     CreatedPortal,
     EventKind,
     PortalRequest,
+    ProviderCheckout,
     ProviderEvent,
     ProviderUnavailable,
     SubscriptionState,
@@ -60,9 +61,11 @@ class StubProvider:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _call(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+    async def _call(
+        self, method: str, path: str, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         try:
-            response = await self._client.request(method, path, json=json)
+            response = await self._client.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"sandbox unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 400:
@@ -116,6 +119,17 @@ class StubProvider:
 
     async def expire_checkout(self, session_id: str) -> None:
         await self._call("POST", f"/v1/checkout/sessions/{session_id}/expire")
+
+    async def list_checkouts(self, *, created_since: datetime) -> list[ProviderCheckout]:
+        found: list[ProviderCheckout] = []
+        params: dict[str, Any] = {"created[gte]": int(created_since.timestamp()), "limit": 100}
+        while True:
+            page = await self._call("GET", "/v1/checkout/sessions", params=params)
+            sessions = _read(_session_list, page)
+            found.extend(_read(_provider_checkout, s) for s in sessions if _is_ours(s))
+            if not page.get("has_more") or not sessions:
+                return found
+            params["starting_after"] = sessions[-1]["id"]
 
     async def get_subscription(self, subscription_id: str) -> SubscriptionState:
         subscription = await self._call("GET", f"/v1/subscriptions/{subscription_id}")
@@ -200,6 +214,38 @@ def _checkout_state(session: Mapping[str, Any]) -> CheckoutState:
         error_code=_optional_text(session.get("error_code")),
         subscription_id=_optional_text(session.get("subscription")),
         as_of=_from_unix_ms(session["updated"]),
+    )
+
+
+def _session_list(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    data = page["data"]
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise TypeError("a list page whose data is not a list of objects")
+    return data
+
+
+def _is_ours(session: Mapping[str, Any]) -> bool:
+    """Opened by billing_api: it carries our attempt id and account."""
+    metadata = session.get("metadata")
+    return (
+        isinstance(metadata, dict)
+        and bool(session.get("client_reference_id"))
+        and bool(metadata.get("accountId"))
+    )
+
+
+def _provider_checkout(session: Mapping[str, Any]) -> ProviderCheckout:
+    metadata = session["metadata"]
+    return ProviderCheckout(
+        state=_checkout_state(session),
+        account_id=_text(metadata["accountId"]),
+        plan_id=_text(metadata.get("planId") or session["plan"]["id"]),
+        created_at=_from_unix(session["created"]),
+        expires_at=_from_unix(session["expires_at"]),
+        checkout_url=_optional_text(session.get("url")),
+        success_url=_text(session["success_url"]),
+        cancel_url=_text(session["cancel_url"]),
+        locale=_optional_text(session.get("locale")),
     )
 
 

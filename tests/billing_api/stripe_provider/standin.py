@@ -119,6 +119,7 @@ class StripeStandin:
         routes = [
             Route("/v1/customers", self._create_customer, methods=["POST"]),
             Route("/v1/checkout/sessions", self._create_session, methods=["POST"]),
+            Route("/v1/checkout/sessions", self._list_sessions, methods=["GET"]),
             Route("/v1/checkout/sessions/{id}", self._get_session, methods=["GET"]),
             Route("/v1/checkout/sessions/{id}/expire", self._expire_session, methods=["POST"]),
             Route("/v1/subscriptions/{id}", self._get_subscription, methods=["GET"]),
@@ -218,8 +219,36 @@ class StripeStandin:
                 url=f"https://checkout.stripe.com/c/pay/{session_id}",
             )
             session["_params"] = params  # kept for the hosted page; not sent
+            session["_seq"] = next(_ids)  # orders sessions created in one second
             self.sessions[session_id] = session
             return JSONResponse(_public(session))
+
+        return await self._handle(request, answer)
+
+    async def _list_sessions(self, request: Request) -> JSONResponse:
+        """Newest first, ``created[gte]``, ``limit`` and ``starting_after``, as Stripe lists."""
+
+        def answer(_: Request, params: dict[str, Any]) -> JSONResponse:
+            query = _unflatten(request.query_params.multi_items())
+            since = int(query.get("created", {}).get("gte", 0))
+            limit = int(query.get("limit", 10))
+            listed = sorted(
+                (s for s in self.sessions.values() if s["created"] >= since),
+                key=lambda s: (s["created"], s["_seq"]),
+                reverse=True,
+            )
+            if "starting_after" in query:
+                ids = [s["id"] for s in listed]
+                listed = listed[ids.index(query["starting_after"]) + 1 :]
+            page = [_public(s) for s in listed[:limit]]
+            return JSONResponse(
+                {
+                    "object": "list",
+                    "url": "/v1/checkout/sessions",
+                    "has_more": len(listed) > limit,
+                    "data": page,
+                }
+            )
 
         return await self._handle(request, answer)
 
