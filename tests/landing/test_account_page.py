@@ -11,7 +11,7 @@ from services.billing_api.models import SubscriptionStatus
 from services.billing_api.provider_adapter import SubscriptionState
 from services.landing.messages import SUBSCRIPTION_STATUSES, status_words
 from services.landing.web import account_for_email
-from tests.landing.conftest import Site
+from tests.landing.support import Site
 
 EN = {"Accept-Language": "en"}
 TR = {"Accept-Language": "tr"}

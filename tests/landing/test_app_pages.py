@@ -20,8 +20,8 @@ from services.landing.app import create_app as create_landing
 from services.landing.web import account_for_email
 from tests.billing_api.fakes import FakeProvider
 from tests.databases import SqliteTemplates
-from tests.landing.conftest import LANDING, Planner, Site, landing_settings
 from tests.landing.planner_standin import PlannerStandIn
+from tests.landing.support import LANDING, Planner, Site, landing_settings
 from tests.planner.plans import document, task
 
 EMAIL = "ada@example.com"

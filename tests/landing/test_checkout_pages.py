@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from services.billing_api.provider_adapter import CheckoutOutcome
-from tests.landing.conftest import LANDING, Site
+from tests.landing.support import LANDING, Site
 
 EN = {"Accept-Language": "en"}
 ANOTHER_CARD = "Başka bir kart dene"

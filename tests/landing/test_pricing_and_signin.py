@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from services.common.settings import Settings
 from services.landing.formatting import money
 from services.landing.web import account_for_email, safe_next, set_session
-from tests.landing.conftest import Site
+from tests.landing.support import Site
 
 
 class TestPricing:

@@ -1,7 +1,10 @@
+"""The planner app in process on a migrated test database (SQLite and PostgreSQL),
+talking to a stand-in for billing_api."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,17 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from services.common.auth import mint_token
 from services.common.db import create_engine
 from services.common.migrate import upgrade
-from services.common.settings import Settings
 from services.planner.app import create_app
 from services.planner.models import Base
 from tests.databases import SqliteTemplates, fresh_postgres_database, run_blocking
 from tests.planner.billing_standin import BillingStandIn
-
-LANDING = "http://landing.test"
-Planners = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+from tests.planner.support import Planners, planner_settings
 
 
 @pytest.fixture(scope="session")
@@ -43,18 +42,6 @@ async def planner_db_url(
         await connection.execute(text(f"TRUNCATE {tables}"))
     await engine.dispose()
     return url
-
-
-def planner_settings(db_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "gw_env": "test",
-        "planner_database_url": db_url,
-        "billing_api_base_url": "http://billing.test",
-        "landing_base_url": LANDING,
-        "planner_billing_timeout_s": 0.3,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
@@ -83,8 +70,3 @@ def planners(planner_db_url: str, billing: BillingStandIn) -> Planners:
 async def planner(planners: Planners) -> AsyncIterator[httpx.AsyncClient]:
     async with planners() as client:
         yield client
-
-
-def auth(account: str = "acc_alice") -> dict[str, str]:
-    settings = Settings(_env_file=None, gw_env="test")
-    return {"Authorization": f"Bearer {mint_token(account, settings)}"}

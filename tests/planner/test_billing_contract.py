@@ -14,7 +14,7 @@ import pytest
 
 from services.planner.gating import TIERS, Tier
 from tests.planner.billing_standin import Behaviour, BillingStandIn
-from tests.planner.conftest import Planners, auth
+from tests.planner.support import Planners, auth
 
 from .plans import document, task
 

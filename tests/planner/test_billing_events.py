@@ -13,7 +13,7 @@ import standardwebhooks
 
 from services.common.settings import DEV_EVENTS_SECRET
 from tests.planner.billing_standin import BillingStandIn, subscription_body
-from tests.planner.conftest import Planners, auth
+from tests.planner.support import Planners, auth
 
 EVENTS = "/internal/billing/events"
 PREVIEW = "/v1/billing/access_preview"

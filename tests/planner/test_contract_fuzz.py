@@ -18,7 +18,7 @@ from services.common.migrate import upgrade
 from services.planner.app import create_app
 from services.planner.engine import compile_document, to_csv
 from tests.planner.billing_standin import BillingStandIn
-from tests.planner.conftest import planner_settings
+from tests.planner.support import planner_settings
 
 from .plans import plans
 

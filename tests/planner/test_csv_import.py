@@ -23,8 +23,8 @@ from services.planner.csv_import import (
 )
 from services.planner.engine import PlanInvalid, compile_document, compile_plan, to_csv
 from services.planner.engine.plan import CompiledPlan
+from tests.planner.support import Planners, auth
 
-from .conftest import Planners, auth
 from .plans import document, plans, task
 
 PROJECT = ProjectFields(id="imported", name="Imported", start=dt.date(2027, 1, 4), time_zone="UTC")

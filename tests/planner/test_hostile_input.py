@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from services.planner import compile_gate
-from tests.planner.conftest import auth
 from tests.planner.plans import document, task
+from tests.planner.support import auth
 
 COMPILE = "/v1/plan/compile"
 

@@ -8,8 +8,8 @@ import httpx
 import msgspec
 import pytest
 
-from tests.planner.conftest import Planners
-from tests.planner.conftest import auth as headers_for
+from tests.planner.support import Planners
+from tests.planner.support import auth as headers_for
 
 from .plans import document, task
 

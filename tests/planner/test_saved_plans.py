@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from tests.planner.billing_standin import BillingStandIn
-from tests.planner.conftest import LANDING, Planners, auth
+from tests.planner.support import LANDING, Planners, auth
 
 from .plans import document, task
 
