@@ -443,7 +443,7 @@ def _units(px_per_day: float) -> tuple[str, str | None]:
         return "day", "month"
     if px_per_day >= 4:
         return "week", "month"
-    if px_per_day >= 1.2:
+    if px_per_day >= 1.0:  # a month is 28 px or more: room for "Feb"
         return "month", "year"
     if px_per_day >= 0.1:
         return "year", "decade"
@@ -664,8 +664,9 @@ def _axis_bands(svg: ET.Element, axis: _Axis, words: GanttText, bottom: float) -
     if upper is not None:
         starts = list(_ticks(axis, upper))
         # The axis rarely starts on a month or year: label its start too, unless
-        # the first tick is so close that the two labels would overlap.
-        if not starts or axis.x(starts[0]) - axis.x(axis.first) > 70:
+        # the first tick is so close that the two labels would overlap. Not a decade's:
+        # "2020" over an axis starting in 2027 would read as the chart's first year.
+        if upper != "decade" and (not starts or axis.x(starts[0]) - axis.x(axis.first) > 70):
             starts.insert(0, axis.first)
         for day in starts:
             label = _tick_label(day, upper, words, top=True)

@@ -67,6 +67,9 @@ APP_TEXT: dict[str, dict[str, str]] = {
         "plan_length": "{n} workdays",
         "plan_deadline": "Deadline",
         "plan_critical": "Critical path",
+        "plan_critical_long": (
+            "{first} → … → {last} ({n} tasks, each marked in the chart and the table)"
+        ),
         "plan_back": "Back to my plans",
         "billing_note": (
             "We could not check your subscription just now, so paid features may be briefly "
@@ -225,6 +228,9 @@ APP_TEXT: dict[str, dict[str, str]] = {
         "plan_length": "{n} iş günü",
         "plan_deadline": "Son tarih",
         "plan_critical": "Kritik yol",
+        "plan_critical_long": (
+            "{first} → … → {last} ({n} görev, her biri grafikte ve tabloda işaretli)"
+        ),
         "plan_back": "Planlarıma dön",
         "billing_note": (
             "Aboneliğinizi şu anda doğrulayamadık; ücretli özellikler kısa bir süre "

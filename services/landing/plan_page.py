@@ -35,6 +35,9 @@ from services.landing.planner_client import (
 from services.landing.web import Viewer
 
 PAGE_SIZE = 200
+# A long critical path is named by its ends: 250 ids in a row would bury the page's
+# facts, and the chart and table mark every critical task anyway.
+CRITICAL_PATH_NAMED = 12
 # The chart's timeline fits the page's content column at its widest (1080 px less the
 # padding and the chart's name column); narrower screens scroll it sideways.
 FIT_PX = 800
@@ -171,6 +174,14 @@ def _warnings(
     return project, by_task
 
 
+def critical_path_words(ids: list[str], t: dict[str, str]) -> str:
+    if len(ids) <= CRITICAL_PATH_NAMED:
+        return " → ".join(ids)
+    return t["plan_critical_long"].format(
+        first=" → ".join(ids[:8]), last=" → ".join(ids[-3:]), n=len(ids)
+    )
+
+
 def page_context(
     *,
     document: dict[str, Any],
@@ -204,6 +215,7 @@ def page_context(
         "schedule": plan["project"] if plan else None,
         "start": iso_day(plan["project"]["start"], locale) if plan else None,
         "finish": iso_day(plan["project"]["finish"], locale) if plan else None,
+        "critical_path": critical_path_words(plan["project"]["criticalPath"], t) if plan else "",
         "billing_trouble": outcome.compiled is not None and not outcome.compiled.billing_ok,
         "chart": chart,
         "rows": rows[first : first + PAGE_SIZE],

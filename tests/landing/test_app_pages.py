@@ -89,6 +89,18 @@ def bars(html: str) -> int:
     return len(re.findall(r'<rect class="bar"', html))
 
 
+def chart_tasks(html: str) -> list[str]:
+    """The tasks the Gantt chart draws, top to bottom."""
+    chart = html.split('data-testid="gantt"', 1)[1].split("</svg>", 1)[0]
+    return re.findall(r'<g class="task[^"]*" data-task="([^"]+)"', chart)
+
+
+def table_tasks(html: str) -> list[str]:
+    """The tasks the text table lists, top to bottom."""
+    table = html.split('data-testid="task-table"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr data-testid="task-([^"]+)"', table)
+
+
 def json_body(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc).encode()
 
@@ -139,6 +151,40 @@ class TestFreeAccount:
 
 
 class TestPaidAccount:
+    async def test_a_plan_over_200_tasks_is_paged_with_its_table(self, app_site: AppSite) -> None:
+        app_site.planner.paid.add(ACCOUNT)
+        chain = [task(f"t{i}", 1 + i % 3, *([f"t{i - 1}"] if i else [])) for i in range(250)]
+        created = await app_site.upload("/app/plans/upload", "big.json", json_body(document(chain)))
+        assert created.status_code == 303
+        first = await app_site.client.get(created.headers["location"])
+        assert first.status_code == 200
+        assert "Tasks 1–200 of 250" in first.text
+        assert 'data-page="1" data-pages="2"' in first.text
+        on_page_one = [f"t{i}" for i in range(200)]
+        assert chart_tasks(first.text) == table_tasks(first.text) == on_page_one
+        assert 'data-testid="page-prev"' not in first.text
+        path = "t0 → t1 → t2 → t3 → t4 → t5 → t6 → t7 → … → t247 → t248 → t249 (250 tasks"
+        assert path in first.text
+        link = re.search(r'href="([^"]+)" data-testid="page-next"', first.text)
+        assert link is not None
+        second = await app_site.client.get(html.unescape(link.group(1)))
+        assert second.status_code == 200
+        assert "Tasks 201–250 of 250" in second.text
+        assert 'data-page="2" data-pages="2"' in second.text
+        on_page_two = [f"t{i}" for i in range(200, 250)]
+        assert chart_tasks(second.text) == table_tasks(second.text) == on_page_two
+        assert 'data-testid="page-next"' not in second.text
+        assert 'data-testid="page-prev"' in second.text
+        # A page past the end shows the last one; an unsaved draft pages the same way.
+        past = await app_site.client.get(html.unescape(link.group(1)).replace("page=2", "page=9"))
+        assert table_tasks(past.text) == on_page_two
+        draft = await app_site.post(
+            "/app/draft", {"document": json.dumps(document(chain)), "page": "2", "zoom": "week"}
+        )
+        assert draft.status_code == 200
+        assert chart_tasks(draft.text) == table_tasks(draft.text) == on_page_two
+        assert 'data-zoom="week"' in draft.text
+
     async def test_the_sample_is_saved_and_exports(self, app_site: AppSite) -> None:
         app_site.planner.paid.add(ACCOUNT)
         created = await app_site.sample()

@@ -277,6 +277,19 @@ def chain(n: int, *, duration: int = 2) -> dict[str, Any]:
     )
 
 
+def chain_of_days(n: int) -> dict[str, Any]:
+    return document([task(f"t{i}", 1 + i % 3, *([f"t{i - 1}"] if i else [])) for i in range(n)])
+
+
+def axis_labels(root: ET.Element) -> tuple[list[str], list[str]]:
+    """The axis's top band and bottom band, left to right."""
+    (axis,) = with_class(root, "axis", "g")
+    texts = [el for el in axis if el.tag == NS + "text" and el.get("font-weight") != "600"]
+    top = [el.text or "" for el in texts if el.get("y") == "16"]
+    bottom = [el.text or "" for el in texts if el.get("y") != "16"]
+    return top, bottom
+
+
 class TestSize:
     def test_two_hundred_tasks_on_one_readable_page(self) -> None:
         chart, root = draw(chain(200))
@@ -314,6 +327,20 @@ class TestSize:
         assert day.zoom is Zoom.DAY
         assert MAX_TIMELINE_PX < day.width <= LABEL_W + HARD_MAX_TIMELINE_PX + 1
         assert len(day.svg) < 600_000
+
+    def test_a_two_year_plan_is_labelled_by_month_under_its_years(self) -> None:
+        doc = chain_of_days(250)  # ~500 workdays from Monday 4 January 2027
+        _, root = draw(doc, fit_px=800)
+        top, bottom = axis_labels(root)
+        assert top[:2] == ["2027", "2028"]
+        assert bottom[:3] == ["Jan 2027", "Feb", "Mar"]
+
+    def test_a_decade_band_labels_only_real_decades(self) -> None:
+        doc = document([task("a", 2600)])  # ten years of workdays from 2027
+        _, root = draw(doc)
+        top, bottom = axis_labels(root)
+        assert top == ["2030"]
+        assert bottom[:2] == ["2027", "2028"]
 
     def test_auto_zoom_picks_the_most_detail_that_fits(self) -> None:
         assert render_gantt(LAUNCH, compiled(LAUNCH)).zoom is Zoom.DAY
