@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from tests.databases import SqliteTemplates
+from tests.databases import SqliteTemplates, fresh_postgres_database
 from tests.e2e.browser import chromium
 from tests.e2e.stack import Stack, running_stack, stack_databases
 
@@ -26,6 +26,9 @@ def payment_stack(
         yield stack
 
 
+FULL_STACK = ("sandbox", "billing-api", "planner", "landing")
+
+
 @pytest.fixture(scope="session")
 def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """landing, the planner, billing_api and the sandbox as processes on SQLite: one stack
@@ -35,8 +38,30 @@ def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         workdir,
         billing_db=f"sqlite+aiosqlite:///{workdir}/billing.db",
         sandbox_db=f"sqlite+aiosqlite:///{workdir}/sandbox.db",
-        names=("sandbox", "billing-api", "planner", "landing"),
+        names=FULL_STACK,
     ) as stack:
+        stack.env["GW_TEST_WORKDIR"] = str(workdir)
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def full_stack_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The same four processes with billing_api, the sandbox and the planner each on a
+    fresh PostgreSQL database, as in production: for the browser scenario that pays,
+    saves and exports (the other browser tests read pages, which no database changes)."""
+    workdir = tmp_path_factory.mktemp("full_stack_postgres")
+    with (
+        fresh_postgres_database("browser_billing") as billing_db,
+        fresh_postgres_database("browser_sandbox") as sandbox_db,
+        fresh_postgres_database("browser_planner") as planner_db,
+        running_stack(
+            workdir,
+            billing_db=billing_db,
+            sandbox_db=sandbox_db,
+            names=FULL_STACK,
+            PLANNER_DATABASE_URL=planner_db,
+        ) as stack,
+    ):
         stack.env["GW_TEST_WORKDIR"] = str(workdir)
         yield stack
 
