@@ -678,7 +678,8 @@ def _tick_label(day: dt.date, unit: str, words: GanttText, *, top: bool = False)
         return str(day.day)
     if unit == "month":
         month = words.months[day.month - 1]
-        return f"{month} {day.year}" if top or day.month == 1 else month
+        # Under a band of years a month is only its name: "Jan 2027" would not fit a month.
+        return f"{month} {day.year}" if top else month
     if unit == "decade":
         return f"{day.year - day.year % 10}"
     return str(day.year)
