@@ -281,6 +281,38 @@ def billing_replay(event_id: str) -> None:
         raise typer.Exit(1)
 
 
+@billing_app.command("reconcile")
+def billing_reconcile(
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list what was checked and found unchanged.")
+    ] = False,
+) -> None:
+    """Ask the provider about pending checkouts, sessions billing_api never recorded and
+    subscriptions that have not ended, and apply what it says (the pass every replica
+    runs every RECONCILE_INTERVAL_SECONDS). One line per change, then the counts; exit 1
+    if the provider failed, after applying what it did answer."""
+    from services.billing_api.context import opened
+    from services.billing_api.reconcile import Report, reconcile
+
+    async def run() -> Report:
+        async with opened(get_settings()) as context:
+            return await reconcile(context)
+
+    report = asyncio.run(run())
+    for item in report.items if show_all else report.changes:
+        typer.echo(item.line())
+    if not report.items:
+        typer.echo(
+            "nothing to reconcile: no pending attempt, unrecorded session or living subscription"
+        )
+    typer.echo(report.summary())
+    if report.stopped is not None:
+        typer.echo(f"stopped early: {report.stopped}", err=True)
+    if not report.ok:
+        typer.echo("the provider did not answer everything; run it again later", err=True)
+        raise typer.Exit(1)
+
+
 @docs_app.command("error-codes")
 def docs_error_codes(
     check: Annotated[bool, typer.Option(help="Fail if the file is out of date.")] = False,

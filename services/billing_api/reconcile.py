@@ -111,17 +111,22 @@ class Report:
     def summary(self) -> str:
         checked = {kind: sum(i.kind == kind for i in self.items) for kind in _KINDS}
         parts = [
-            f"{checked['attempt']} pending attempts checked ({self.count(Action.SETTLED)} settled)",
-            f"{checked['session']} unrecorded sessions found ({self.count(Action.EXPIRED)} "
-            f"expired, {self.count(Action.RECORDED)} recorded, "
+            f"{_many(checked['attempt'], 'pending attempt')} checked "
+            f"({self.count(Action.SETTLED)} settled)",
+            f"{_many(checked['session'], 'unrecorded session')} found "
+            f"({self.count(Action.EXPIRED)} expired, {self.count(Action.RECORDED)} recorded, "
             f"{self.count(Action.WAITING)} too young to end)",
-            f"{checked['subscription']} subscriptions checked "
+            f"{_many(checked['subscription'], 'subscription')} checked "
             f"({self.count(Action.UPDATED)} updated)",
         ]
         failed = self.count(Action.FAILED)
         if failed:
             parts.append(f"{failed} failed")
         return "; ".join(parts)
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 _KINDS = ("attempt", "session", "subscription")

@@ -553,7 +553,44 @@ def test_the_summary_counts_in_words() -> None:
         ]
     )
     assert report.summary() == (
-        "2 pending attempts checked (1 settled); 1 unrecorded sessions found (1 expired, "
-        "0 recorded, 0 too young to end); 1 subscriptions checked (0 updated); 1 failed"
+        "2 pending attempts checked (1 settled); 1 unrecorded session found (1 expired, "
+        "0 recorded, 0 too young to end); 1 subscription checked (0 updated); 1 failed"
     )
     assert not report.ok
+
+
+class TestWorker:
+    async def test_every_replica_reconciles_every_interval(
+        self, billing_db_url: str, provider: FakeProvider
+    ) -> None:
+        from services.billing_api.worker import reconcile_forever
+
+        settings = reconcile_settings(billing_db_url, reconcile_interval_seconds=0.05)
+        async with billing(settings, provider) as context:
+            pending = await start(context)
+            provider.pay(pending.provider_session_id)  # and the webhook is lost
+            task = asyncio.create_task(reconcile_forever(context))
+            try:
+                for _ in range(200):
+                    if (await attempt(context, pending.id)).status != AttemptStatus.PENDING:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                task.cancel()
+            assert (await attempt(context, pending.id)).status == AttemptStatus.SUCCEEDED
+
+    @pytest.mark.parametrize(("interval", "tasks"), [(0, ["billing-worker"]),
+                             (300, ["billing-reconcile", "billing-worker"])])  # fmt: skip
+    async def test_an_interval_of_zero_turns_the_periodic_pass_off(
+        self, billing_db_url: str, provider: FakeProvider, interval: float, tasks: list[str]
+    ) -> None:
+        from services.billing_api.worker import running
+
+        settings = reconcile_settings(billing_db_url, reconcile_interval_seconds=interval)
+        async with billing(settings, provider) as context, running(context):
+            names = sorted(
+                task.get_name()
+                for task in asyncio.all_tasks()
+                if task.get_name().startswith("billing-")
+            )
+        assert names == tasks
