@@ -6,11 +6,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.environment import missing
 
+# Screenshots of what each browser test ends on, for a person to look at (not compared).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = os.environ.get("GW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -43,3 +46,9 @@ def fill_card(page: Page, number: str) -> None:
     page.fill("input[name=expiry]", "12/34")
     page.fill("input[name=cvc]", "123")
     page.fill("input[name=name]", "Ada Lovelace")
+
+
+def shot(page: Page, name: str, *, full: bool = True) -> None:
+    """Save a screenshot of ``page`` as ``tests/artifacts/<name>``."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full)

@@ -18,13 +18,12 @@ import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
 from services.landing.web import account_for_email
-from tests.e2e.browser import fill_card
+from tests.e2e.browser import ARTIFACTS, fill_card
 from tests.e2e.shopper import Shopper, sandbox_call
-from tests.e2e.stack import ROOT, Stack
+from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 # A card number nobody else in the suite types (a Luhn-valid generic card: it pays).

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.e2e.browser import shot
 from tests.e2e.stack import Stack
 from tests.planner.plans import document, task
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 # Hostile and broken on purpose: a negative duration, a missing predecessor, a loop.
 BROKEN = document(
     [
@@ -49,11 +49,6 @@ def open_page(browser: Browser, locale: str, width: int = 1280, height: int = 90
         locale=locale, viewport={"width": width, "height": height}, accept_downloads=True
     )
     return context.new_page()
-
-
-def shot(page: Page, name: str, *, full: bool = True) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=full)
 
 
 def sign_in(page: Page, landing: str, email: str) -> None:
