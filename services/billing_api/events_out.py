@@ -21,7 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.billing_api.models import OutboxMessage, Subscription
 from services.billing_api.schemas import subscription_out
 from services.common.ids import new_id
-from services.common.outbound import Claimed, OutboundSender, RetryPolicy, SendResult
+from services.common.outbound import (
+    Claimed,
+    OutboundSender,
+    OutboxColumns,
+    RetryPolicy,
+    SendResult,
+    claim_row,
+)
 from services.common.types import utcnow
 
 # About a day of hourly retries; after that a message waits for a person (last_error says why).
@@ -69,6 +76,19 @@ def backoff(attempts: int) -> timedelta:
     return RETRY.delay(attempts)
 
 
+_COLUMNS = OutboxColumns(
+    key=OutboxMessage.id,
+    lease_until=OutboxMessage.lease_until,
+    next_attempt_at=OutboxMessage.next_attempt_at,
+)
+# Waiting for a send: not delivered yet, and not given up (after the last attempt a
+# message waits for a person; last_error says why).
+_WAITING = (
+    OutboxMessage.delivered_at.is_(None),
+    OutboxMessage.attempts < MAX_DELIVERY_ATTEMPTS,
+)
+
+
 class _BillingOutbox:
     """``billing_outbox`` as an outbox for the common sender: due messages in the order
     they were written. The planner keeps the newest state it was told, so messages
@@ -83,25 +103,18 @@ class _BillingOutbox:
         include_scheduled: bool,
         exclude: Set[int],
     ) -> Claimed | None:
-        query = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.delivered_at.is_(None),
-                OutboxMessage.attempts < MAX_DELIVERY_ATTEMPTS,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+        row = await claim_row(
+            session,
+            OutboxMessage,
+            _COLUMNS,
+            waiting=_WAITING,
+            now=now,
+            lease_until=lease_until,
+            include_scheduled=include_scheduled,
+            exclude=exclude,
         )
-        if not include_scheduled:
-            query = query.where(OutboxMessage.next_attempt_at <= now)
-        if exclude:
-            query = query.where(OutboxMessage.id.not_in(exclude))
-        row = await session.scalar(query)
         if row is None:
             return None
-        row.lease_until = lease_until
         return Claimed(row.id, row.message_id, row.subscriber_url, row.payload, row.attempts)
 
     async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
@@ -149,8 +162,7 @@ async def _anything_due(reads: async_sessionmaker[AsyncSession]) -> bool:
         first = await session.scalar(
             select(OutboxMessage.id)
             .where(
-                OutboxMessage.delivered_at.is_(None),
-                OutboxMessage.attempts < MAX_DELIVERY_ATTEMPTS,
+                *_WAITING,
                 OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
             )

@@ -9,22 +9,28 @@ replicas would both send. A sender that dies mid-send leaves a lease that runs
 out, and the message is sent again, so delivery is at least once and receivers
 dedupe on ``webhook-id``; without a crash each message is sent once.
 
-What differs between outboxes (which rows are due, in what order, what columns
-record a result) is each table's ``OutboxTable``; the flow, the signature, the
-HTTP call and the one backoff function are here.
+What differs between outboxes is each table's ``OutboxTable``: which rows still
+wait for a send (billing_api's outbox: not delivered and under its attempt limit;
+the sandbox's: pending and not held back behind an earlier event of the same
+object), where a message goes, and what columns record a result. Those are
+parameters of the one claim query here (``claim_row``: lease, due time, order,
+``SKIP LOCKED``); the flow, the signature, the HTTP call and the one backoff
+function are here too.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import httpx
 import structlog
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from services.common import signing
 from services.common.types import utcnow
@@ -93,6 +99,55 @@ class SendResult:
         }
 
 
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxColumns:
+    """Where an outbox table keeps what the claim reads and writes."""
+
+    key: InstrumentedAttribute[int]  # the primary key; also the sending order
+    lease_until: InstrumentedAttribute[datetime | None]  # held by the sender posting it
+    next_attempt_at: InstrumentedAttribute[datetime]  # due from then (a backoff pushes it on)
+
+
+async def claim_row(
+    session: AsyncSession,
+    model: type[Row],
+    columns: OutboxColumns,
+    *,
+    waiting: Sequence[ColumnElement[bool]],
+    now: datetime,
+    lease_until: datetime,
+    include_scheduled: bool,
+    exclude: Set[int],
+) -> Row | None:
+    """Lock the first row (in key order) that is still ``waiting`` for a send, is due and
+    is not leased to a live sender; lease it until ``lease_until`` and return it.
+
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a replica claiming at the same moment
+    takes the next row instead of waiting for this one. SQLite has no row locks and
+    ignores the clause; there the write lock each claim's transaction takes at BEGIN
+    lets one claimant at a time read and lease, which is the same guarantee.
+    """
+    lease = columns.lease_until
+    query = (
+        select(model)
+        .where(*waiting, or_(lease.is_(None), lease < now))
+        .order_by(columns.key)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=model)
+    )
+    if not include_scheduled:
+        query = query.where(columns.next_attempt_at <= now)
+    if exclude:
+        query = query.where(columns.key.not_in(exclude))
+    row = await session.scalar(query)
+    if row is not None:
+        setattr(row, lease.key, lease_until)  # flushed with the claim's transaction
+    return row
+
+
 class OutboxTable(Protocol):
     """How one outbox table is read and written; every call runs in the sender's transaction."""
 
@@ -105,8 +160,8 @@ class OutboxTable(Protocol):
         include_scheduled: bool,
         exclude: Set[int],
     ) -> Claimed | None:
-        """Lock the next due row (``with_for_update(skip_locked=True)``), set its lease to
-        ``lease_until`` and return it; None when nothing is due."""
+        """Lock the next due row, set its lease to ``lease_until`` and return it; None
+        when nothing is due. ``claim_row`` does it, given what "waiting" means here."""
         ...
 
     async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime
 
 import httpx
 import structlog
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -29,8 +29,10 @@ from services.common.outbound import (
     Claimed,
     FlushResult,
     OutboundSender,
+    OutboxColumns,
     RetryPolicy,
     SendResult,
+    claim_row,
 )
 from services.common.outbound import backoff_seconds as _common_backoff
 from services.common.settings import Settings
@@ -51,6 +53,13 @@ def backoff_seconds(attempts: int, config: SandboxConfig) -> float:
         base_seconds=config.webhook_backoff_base_seconds,
         max_seconds=config.webhook_backoff_max_seconds,
     )
+
+
+_COLUMNS = OutboxColumns(
+    key=WebhookEvent.seq,
+    lease_until=WebhookEvent.lease_until,
+    next_attempt_at=WebhookEvent.next_attempt_at,
+)
 
 
 class _SandboxOutbox:
@@ -79,25 +88,18 @@ class _SandboxOutbox:
             earlier.status == DeliveryStatus.PENDING,
             earlier.seq < WebhookEvent.seq,
         )
-        query = (
-            select(WebhookEvent)
-            .where(
-                WebhookEvent.status == DeliveryStatus.PENDING,
-                or_(WebhookEvent.lease_until.is_(None), WebhookEvent.lease_until < now),
-                ~held_back,
-            )
-            .order_by(WebhookEvent.seq)
-            .limit(1)
-            .with_for_update(skip_locked=True, of=WebhookEvent)
+        row = await claim_row(
+            session,
+            WebhookEvent,
+            _COLUMNS,
+            waiting=(WebhookEvent.status == DeliveryStatus.PENDING, ~held_back),
+            now=now,
+            lease_until=lease_until,
+            include_scheduled=include_scheduled,
+            exclude=exclude,
         )
-        if not include_scheduled:
-            query = query.where(WebhookEvent.next_attempt_at <= now)
-        if exclude:
-            query = query.where(WebhookEvent.seq.not_in(exclude))
-        row = await session.scalar(query)
         if row is None:
             return None
-        row.lease_until = lease_until
         return Claimed(row.seq, row.id, self._url, row.payload, row.attempts)
 
     async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
