@@ -16,7 +16,7 @@ from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
 from services.planner.access_lookup import AccessLookup
 from services.planner.billing_client import BillingClient, CircuitBreaker
-from services.planner.compile_slots import CompileSlots
+from services.planner.compile_slots import CompileSlots, lease_engine
 from services.planner.context import PlannerContext
 from services.planner.routes import (
     billing,
@@ -48,6 +48,7 @@ def create_app(
     settings = settings or get_settings()
     engine = create_engine(settings.planner_database_url)
     sessions = sessionmaker_for(engine)
+    leases = lease_engine(settings.planner_database_url, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +64,7 @@ def create_app(
                     cooldown_s=settings.planner_billing_breaker_cooldown_s,
                 ),
             )
+            slots = CompileSlots(leases, lease_s=settings.planner_compile_lease_s)
             app.state.planner = PlannerContext(
                 settings=settings,
                 sessions=sessions,
@@ -74,9 +76,14 @@ def create_app(
                     refresh_s=settings.planner_access_refresh_s,
                     max_stale_s=settings.planner_access_max_stale_s,
                 ),
-                slots=CompileSlots(sessions, lease_s=settings.planner_compile_lease_s),
+                slots=slots,
             )
-            yield
+            try:
+                yield
+            finally:
+                slots.close()
+        if leases is not engine:
+            await leases.dispose()
         await engine.dispose()
 
     app = FastAPI(

@@ -30,7 +30,9 @@ class PlannerContext:
         return upgrade_url(self.settings.landing_base_url)
 
 
-def planner_context(request: Request) -> PlannerContext:
+# ``async def`` although they never await: FastAPI runs a plain ``def`` dependency in its
+# thread pool, a thread hop per dependency per request.
+async def planner_context(request: Request) -> PlannerContext:
     context: PlannerContext = request.app.state.planner
     return context
 
@@ -46,7 +48,7 @@ async def account_access(
     return await planner.access.resolve(account_id, token)
 
 
-def compile_slots(planner: Planner) -> CompileSlots:
+async def compile_slots(planner: Planner) -> CompileSlots:
     return planner.slots
 
 

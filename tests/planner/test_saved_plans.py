@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +17,9 @@ import icalendar
 import msgspec
 import pytest
 
+from services.common.db import create_engine
+from services.planner.compile_slots import CompileSlots, lease_engine
+from tests.databases import SqliteTemplates
 from tests.planner.billing_standin import BillingStandIn
 from tests.planner.support import LANDING, Planners, auth
 
@@ -40,6 +47,20 @@ async def save(planner: httpx.AsyncClient, account: str = "acc_alice") -> dict[s
     plan: dict[str, Any] = response.json()["plan"]
     assert response.headers["location"] == f"{PLANS}/{plan['id']}"
     return plan
+
+
+@asynccontextmanager
+async def two_processes(
+    url: str, *, lease_s: float = 120.0
+) -> AsyncIterator[tuple[CompileSlots, CompileSlots]]:
+    """The compile slots of two planner processes sharing one database."""
+    engines = [create_engine(url) for _ in range(2)]
+    leases = [lease_engine(url, engine) for engine in engines]
+    try:
+        yield CompileSlots(leases[0], lease_s=lease_s), CompileSlots(leases[1], lease_s=lease_s)
+    finally:
+        for engine in {*engines, *leases}:
+            await engine.dispose()
 
 
 @pytest.fixture
@@ -190,15 +211,15 @@ class TestConcurrency:
         self, planner: httpx.AsyncClient
     ) -> None:
         state = planner.app.state.planner  # type: ignore[attr-defined]
-        holder = await state.slots.acquire("acc_alice", 1)
-        assert holder is not None
+        lease = await state.slots.acquire("acc_alice", 1)
+        assert lease is not None
         response = await planner.post("/v1/plan/compile", content=BODY, headers=auth())
         assert response.status_code == 429
         assert response.headers["retry-after"] == "1"
         assert response.json()["error"]["code"] == "PLAN_CONCURRENCY_LIMIT"
         other = await planner.post("/v1/plan/compile", content=BODY, headers=auth("acc_bob"))
         assert other.status_code == 200
-        await state.slots.release("acc_alice", holder)
+        await state.slots.release(lease)
         assert (
             await planner.post("/v1/plan/compile", content=BODY, headers=auth())
         ).status_code == 200
@@ -209,17 +230,48 @@ class TestConcurrency:
         slots = planner.app.state.planner.slots  # type: ignore[attr-defined]
         held = [await slots.acquire("acc_alice", 5) for _ in range(5)]
         assert None not in held
+        assert sorted(lease.slot for lease in held) == [0, 1, 2, 3, 4]
         assert await slots.acquire("acc_alice", 5) is None
         response = await planner.post("/v1/plan/compile", content=BODY, headers=auth())
         assert response.status_code == 429
 
-    async def test_an_expired_lease_frees_its_slot(self, planners: Planners) -> None:
-        async with planners(planner_compile_lease_s=1.0) as planner:
-            slots = planner.app.state.planner.slots  # type: ignore[attr-defined]
-            assert await slots.acquire("acc_alice", 1) is not None  # a process that crashed
-            assert await slots.acquire("acc_alice", 1) is None
+    async def test_processes_sharing_the_database_share_the_limit(
+        self, planner_db_url: str
+    ) -> None:
+        async with two_processes(planner_db_url) as (a, b):
+            first = await a.acquire("acc_alice", 3)
+            assert first is not None
+            assert await a.acquire("acc_alice", 3) is not None
+            assert await b.acquire("acc_alice", 3) is not None
+            assert await b.acquire("acc_alice", 3) is None  # b holds one, the database three
+            assert await a.acquire("acc_alice", 3) is None
+            await a.release(first)
+            assert await b.acquire("acc_alice", 3) is not None
+            assert await b.acquire("acc_bob", 1) is not None  # another account's slots
+
+    async def test_simultaneous_takes_never_exceed_the_limit(self, planner_db_url: str) -> None:
+        async with two_processes(planner_db_url) as (a, b):
+            taken = await asyncio.gather(*(slots.acquire("acc_alice", 3) for slots in [a, b] * 10))
+            leases = [lease for lease in taken if lease is not None]
+            assert sorted(lease.slot for lease in leases) == [0, 1, 2]
+
+    async def test_an_expired_lease_frees_its_slot(self, planner_db_url: str) -> None:
+        async with two_processes(planner_db_url, lease_s=1.0) as (crashed, alive):
+            assert await crashed.acquire("acc_alice", 1) is not None  # and never released
+            assert await alive.acquire("acc_alice", 1) is None
             await asyncio.sleep(1.05)
-            assert await slots.acquire("acc_alice", 1) is not None
+            assert await alive.acquire("acc_alice", 1) is not None
+
+    async def test_a_release_gives_back_only_its_own_lease(self, planner_db_url: str) -> None:
+        async with two_processes(planner_db_url, lease_s=1.0) as (crashed, alive):
+            stale = await crashed.acquire("acc_alice", 1)
+            assert stale is not None
+            await asyncio.sleep(1.05)
+            fresh = await alive.acquire("acc_alice", 1)
+            assert fresh is not None
+            assert fresh.slot == stale.slot
+            await crashed.release(stale)  # came back after its lease ran out: too late
+            assert await alive.acquire("acc_alice", 1) is None
 
     async def test_slots_are_released_after_refusals_too(self, planner: httpx.AsyncClient) -> None:
         bad = msgspec.json.encode(document([task("a", -1)]))
@@ -230,3 +282,40 @@ class TestConcurrency:
         assert (
             await planner.post("/v1/plan/compile", content=BODY, headers=auth())
         ).status_code == 200
+
+
+class TestSqliteLeases:
+    """On SQLite the lease statements run inline on the event loop while the file is free."""
+
+    async def test_a_locked_file_sends_the_statement_through_the_write_engine(
+        self, sqlite_templates: SqliteTemplates, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "planner.db"
+        url = sqlite_templates.copy("planner", path)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process writing
+        async with two_processes(url) as (slots, _):
+            taking = asyncio.create_task(slots.acquire("acc_alice", 1))
+            await asyncio.sleep(0.2)
+            assert not taking.done()  # waiting for the lock, without blocking the loop
+            other.execute("COMMIT")
+            lease = await asyncio.wait_for(taking, 5)
+            assert lease is not None
+            assert await slots.acquire("acc_alice", 1) is None
+            await slots.release(lease)
+            assert other.execute("SELECT count(*) FROM planner_compile_leases").fetchone() == (0,)
+        other.close()
+
+    async def test_the_write_ahead_log_is_checkpointed(
+        self, sqlite_templates: SqliteTemplates, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "planner.db"
+        url = sqlite_templates.copy("planner", path)
+        async with two_processes(url) as (slots, _):
+            for _ in range(1500):
+                lease = await slots.acquire("acc_alice", 1)
+                assert lease is not None
+                await slots.release(lease)
+            # 3000 statements would leave some 6000 pages (24 MB) in the log unchecked.
+            wal = path.with_name(path.name + "-wal")
+            assert wal.stat().st_size < 8_000_000
