@@ -1,9 +1,9 @@
 """The one place that turns an access preview into ``featureAccess`` (DESIGN §7).
 
 Every enforcement point asks this module, and only this module, what a tier may
-do: the saved-plan routes, the exports, the compile size limit and the
-concurrency limit. The table below is the whole rule; ``GET /v1/access/tiers``
-publishes it for the pricing page.
+do: the saved-plan routes, the exports, the task limit of compiling, saving and
+importing, and the concurrency limit. The table below is the whole rule;
+``GET /v1/access/tiers`` publishes it for the pricing page.
 """
 
 from __future__ import annotations
@@ -69,6 +69,13 @@ def require(access: FeatureAccess, feature: Feature, *, upgrade_url: str) -> Non
             ErrorCode.FEATURE_NOT_AVAILABLE,
             extra={"feature": feature, "tier": access.tier.value, "upgradeUrl": upgrade_url},
         )
+
+
+def task_limit(access: FeatureAccess, ceiling: int) -> int:
+    """The most tasks one plan may have for this tier: its maxTasksPerPlan, never above
+    the planner's own ceiling (PLANNER_MAX_TASKS). Compiling, saving and importing a CSV
+    all refuse a larger plan with ``413 PLAN_TOO_LARGE``."""
+    return min(access.max_tasks_per_plan, ceiling)
 
 
 def upgrade_url(landing_base_url: str) -> str:

@@ -23,6 +23,7 @@ from services.planner.csv_import import (
 )
 from services.planner.engine import PlanInvalid, compile_document, compile_plan, to_csv
 from services.planner.engine.plan import CompiledPlan
+from tests.planner.billing_standin import BillingStandIn
 from tests.planner.support import Planners, auth
 
 from .plans import document, plans, task
@@ -317,6 +318,24 @@ class TestRoute:
         response = await client.post(URL, params=QUERY, content="x" * 20_001)
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+    async def test_the_tiers_task_limit_applies_as_when_compiling(
+        self, planners: Planners, billing: BillingStandIn
+    ) -> None:
+        rows = "id,name,duration\n" + "".join(f"t{i},T,1\n" for i in range(201))
+        headers = {**auth("acc_alice"), "Content-Type": "text/csv"}
+        async with planners(planner_access_refresh_s=0) as c:
+            free = await c.post(URL, params=QUERY, content=rows, headers=headers)
+            assert free.status_code == 413
+            assert free.json()["error"]["code"] == "PLAN_TOO_LARGE"
+            assert free.json()["errors"][0]["details"] == {"tasks": 201, "maxTasks": 200}
+            big = msgspec.json.encode(document([task(f"t{i}", 1) for i in range(201)]))
+            compiled = await c.post("/v1/plan/compile", content=big, headers=auth("acc_alice"))
+            assert compiled.status_code == 413  # the same limit, the same answer
+            billing.statuses["acc_alice"] = "active"
+            paid = await c.post(URL, params=QUERY, content=rows, headers=headers)
+            assert paid.status_code == 200, paid.text
+            assert paid.json()["stats"]["tasks"] == 201
 
     async def test_a_huge_cell_is_a_coded_problem(self, planners: Planners) -> None:
         async with planners(planner_max_body_bytes=400_000) as c:

@@ -22,6 +22,7 @@ from services.planner.compile_slots import CompileSlots
 from services.planner.context import AccountAccess, Slots
 from services.planner.engine import CompiledPlan, PlanInvalid, PlanJSONInvalid, compile_plan
 from services.planner.engine.messages import invalid_json_message, locale_of
+from services.planner.gating import task_limit
 from services.planner.wire_schema import (
     COMPILED_PLAN_REF,
     PLAN_DOCUMENT_REF,
@@ -114,8 +115,7 @@ def problems_response(
 
 
 def max_tasks(access: AccessAnswer, settings: Settings) -> int:
-    """The tier's maxTasksPerPlan, never above the engine's own ceiling."""
-    return min(access.feature_access.max_tasks_per_plan, settings.planner_max_tasks)
+    return task_limit(access.feature_access, settings.planner_max_tasks)
 
 
 async def compile_within_limits(

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from services.common.auth import AppSettings, CurrentAccount
+from services.common.auth import AppSettings
 from services.common.error_codes import ErrorCode
 from services.common.errors import error_body, error_responses, preferred_locale
+from services.planner.context import AccountAccess
 from services.planner.csv_import import (
     CsvInvalid,
     CsvProblem,
@@ -23,6 +24,7 @@ from services.planner.csv_import import (
     read_csv,
 )
 from services.planner.engine import PlanInvalid, read_document
+from services.planner.gating import task_limit
 from services.planner.wire_schema import PLAN_DOCUMENT_REF, PROBLEM_REF
 
 router = APIRouter(tags=["plans"])
@@ -117,7 +119,7 @@ def _import(data: bytes, project: ProjectFields, max_tasks: int) -> Imported:
 )
 async def plan_from_csv(
     request: Request,
-    account: CurrentAccount,
+    access: AccountAccess,
     settings: AppSettings,
     start: Annotated[dt.date, Query(description="The project's first day, YYYY-MM-DD.")],
     project_name: Annotated[
@@ -136,13 +138,17 @@ async def plan_from_csv(
     Delimiter `,`, `;` or tab; UTF-8 with or without a byte-order mark. The
     project gets a Monday-to-Friday calendar. Every problem is reported at once,
     each with the file's row and column; the format is in `docs/planner_app.md`.
-    Nothing is stored: compile or save the returned document.
+    Nothing is stored: compile or save the returned document. More task rows
+    than your tier's `maxTasksPerPlan` is `413 PLAN_TOO_LARGE`, as compiling it
+    would be.
     """
     body = await request.body()  # the request frame has bounded its size
     project = ProjectFields(id="imported", name=project_name, start=start, time_zone=time_zone)
     try:
         # Off the event loop: a file of many thousand rows takes a while to check.
-        imported = await run_in_threadpool(_import, body, project, settings.planner_max_tasks)
+        imported = await run_in_threadpool(
+            _import, body, project, task_limit(access.feature_access, settings.planner_max_tasks)
+        )
     except CsvTooLarge as exc:
         return _problems(request, ErrorCode.PLAN_TOO_LARGE, 413, [exc.problem])
     except CsvInvalid as exc:
