@@ -16,18 +16,31 @@ def openapi() -> dict:  # type: ignore[type-arg]
     return create_app(SETTINGS).openapi()
 
 
+# Every answer a hosted page gives: 404 for an unknown session, 303 on to the next
+# page, 403 for a form from another session, 422 for a card form that does not check out.
+HOSTED_ANSWERS = {
+    ("/checkout/{session_id}", "get"): {"404"},
+    ("/checkout/{session_id}/pay", "post"): {"303", "403", "404", "422"},
+    ("/checkout/{session_id}/cancel", "get"): {"303", "404"},
+    ("/checkout/{session_id}/3ds", "get"): {"303", "404"},
+    ("/checkout/{session_id}/3ds", "post"): {"303", "403", "404"},
+    ("/portal/{portal_id}", "get"): {"404"},
+    ("/portal/{portal_id}/card", "post"): {"303", "403", "404", "422"},
+}
+
+
 @pytest.mark.parametrize(
-    ("path", "method"),
-    [
-        ("/checkout/{session_id}", "get"),
-        ("/checkout/{session_id}/pay", "post"),
-        ("/checkout/{session_id}/cancel", "get"),
-        ("/checkout/{session_id}/3ds", "get"),
-        ("/checkout/{session_id}/3ds", "post"),
-    ],
+    ("path", "method"), HOSTED_ANSWERS, ids=[f"{m.upper()} {p}" for p, m in HOSTED_ANSWERS]
 )
-def test_unknown_session_404s_are_documented(openapi: dict, path: str, method: str) -> None:  # type: ignore[type-arg]
-    assert "404" in openapi["paths"][path][method]["responses"]
+def test_every_answer_of_a_hosted_page_is_documented(
+    openapi: dict,  # type: ignore[type-arg]
+    path: str,
+    method: str,
+) -> None:
+    responses = openapi["paths"][path][method]["responses"]
+    assert HOSTED_ANSWERS[path, method] <= set(responses)
+    for status in HOSTED_ANSWERS[path, method] - {"303"}:
+        assert "text/html" in responses[status]["content"], status
 
 
 def test_invalid_json_is_documented_on_json_bodies(openapi: dict) -> None:  # type: ignore[type-arg]

@@ -30,6 +30,24 @@ from services.sandbox_provider.pages import format_amount, texts
 UNKNOWN_SESSION: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such session: a page saying so.", "content": {"text/html": {}}}
 }
+PAGE_MOVES_ON: dict[int | str, dict[str, Any]] = {
+    303: {"description": "On to the next page: `success_url`, `cancel_url`, or another step."}
+}
+STALE_FORM: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The form's token is not this session's: a page saying so.",
+          "content": {"text/html": {}}}
+}  # fmt: skip
+# A card form that does not check out comes back as the page again, with what is wrong;
+# a form field of the wrong shape is the usual JSON VALIDATION_ERROR.
+CARD_FORM_REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "The form again, saying what is wrong (HTML); or `VALIDATION_ERROR`.",
+        "content": {
+            "text/html": {},
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}},
+        },
+    }
+}
 
 router = APIRouter(prefix="/checkout", tags=["hosted pages"], default_response_class=HTMLResponse)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -202,7 +220,11 @@ async def checkout_page(session_id: str, request: Request, sandbox: Sandbox) -> 
     return _checkout_page(request, row, now=now)
 
 
-@router.post("/{session_id}/pay", summary="Pay with a card (form post)", responses=UNKNOWN_SESSION)
+@router.post(
+    "/{session_id}/pay",
+    summary="Pay with a card (form post)",
+    responses={**UNKNOWN_SESSION, **PAGE_MOVES_ON, **STALE_FORM, **CARD_FORM_REFUSED},
+)
 async def pay(
     session_id: str,
     request: Request,
@@ -237,7 +259,9 @@ async def pay(
     return _after_payment(request, row, result)
 
 
-@router.get("/{session_id}/cancel", summary="Cancel link", responses=UNKNOWN_SESSION)
+@router.get(
+    "/{session_id}/cancel", summary="Cancel link", responses={**UNKNOWN_SESSION, **PAGE_MOVES_ON}
+)
 async def cancel(session_id: str, request: Request, sandbox: Sandbox, token: str = "") -> Response:
     """Cancel the session (outcome `canceled`) and go back to `cancel_url`."""
     async with transaction(sandbox.sessions) as session:
@@ -255,7 +279,11 @@ async def cancel(session_id: str, request: Request, sandbox: Sandbox, token: str
     return _redirect(_return_url(row.cancel_url, row))
 
 
-@router.get("/{session_id}/3ds", summary="3-D Secure challenge page", responses=UNKNOWN_SESSION)
+@router.get(
+    "/{session_id}/3ds",
+    summary="3-D Secure challenge page",
+    responses={**UNKNOWN_SESSION, **PAGE_MOVES_ON},
+)
 async def three_ds_page(session_id: str, request: Request, sandbox: Sandbox) -> Response:
     """The pretend bank's page: approve or fail the payment."""
     async with transaction(sandbox.sessions) as session:
@@ -280,7 +308,7 @@ async def three_ds_page(session_id: str, request: Request, sandbox: Sandbox) -> 
 @router.post(
     "/{session_id}/3ds",
     summary="Answer the 3-D Secure challenge (form post)",
-    responses=UNKNOWN_SESSION,
+    responses={**UNKNOWN_SESSION, **PAGE_MOVES_ON, **STALE_FORM},
 )
 async def three_ds_answer(
     session_id: str,

@@ -24,12 +24,25 @@ from services.sandbox_provider.context import Sandbox
 from services.sandbox_provider.database import transaction
 from services.sandbox_provider.models import Invoice, PortalSession, Subscription
 from services.sandbox_provider.pages import format_amount, texts
-from services.sandbox_provider.routes.hosted import PAGE_HEADERS, CardNumber, FormField
+from services.sandbox_provider.routes.hosted import (
+    CARD_FORM_REFUSED,
+    PAGE_HEADERS,
+    PAGE_MOVES_ON,
+    STALE_FORM,
+    CardNumber,
+    FormField,
+)
 from services.sandbox_provider.subscriptions import CardChange
 
 router = APIRouter(prefix="/portal", tags=["hosted pages"], default_response_class=HTMLResponse)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 log = structlog.get_logger("gw_stack.sandbox.portal")
+
+# An unknown or ended portal session answers 404 with a page saying so.
+UNKNOWN_PORTAL: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such portal session: a page saying so.", "content": {"text/html": {}}}
+}
+CARD_POST = {**UNKNOWN_PORTAL, **PAGE_MOVES_ON, **STALE_FORM, **CARD_FORM_REFUSED}
 
 
 def _locale(request: Request, row: PortalSession | None) -> str:
@@ -121,7 +134,7 @@ async def _open_invoice(session: Any, subscription: Subscription) -> Invoice | N
     return invoice
 
 
-@router.get("/{portal_id}", summary="Hosted card page")
+@router.get("/{portal_id}", summary="Hosted card page", responses=UNKNOWN_PORTAL)
 async def portal_page(portal_id: str, request: Request, sandbox: Sandbox) -> Response:
     """The subscription's current card and a form for a new one."""
     async with transaction(sandbox.sessions) as session:
@@ -136,7 +149,7 @@ async def portal_page(portal_id: str, request: Request, sandbox: Sandbox) -> Res
         return await _card_page(request, row, subscription, invoice)
 
 
-@router.post("/{portal_id}/card", summary="Save a new card (form post)")
+@router.post("/{portal_id}/card", summary="Save a new card (form post)", responses=CARD_POST)
 async def save_card(
     portal_id: str,
     request: Request,
