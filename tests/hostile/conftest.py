@@ -1,8 +1,8 @@
 """The hostile-input suite: what an attacker without a secret, or an unlucky operator,
 can send or do to each service. Every answer must be a documented, coded 4xx.
 
-billing_api's fixtures (both databases) are shared from its own test package; the
-``backend`` they run on comes from the suite's root conftest.
+Each service's database fixtures (both databases) are shared from its own test
+package; the ``backend`` they run on comes from the suite's root conftest.
 """
 
 from __future__ import annotations
@@ -16,3 +16,5 @@ from tests.billing_api.conftest import (  # noqa: F401 - fixtures, found by name
     provider,
     settings,
 )
+from tests.planner.conftest import postgres_planner_url  # noqa: F401 - a fixture, found by name
+from tests.sandbox_provider.conftest import postgres_url  # noqa: F401 - a fixture, found by name
