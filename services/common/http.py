@@ -3,6 +3,7 @@ security headers and the one error envelope for every failure."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -238,9 +239,14 @@ def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
     _document_frame_answers(app)
 
 
+_FASTAPI_VALIDATION_ERROR = "#/components/schemas/HTTPValidationError"
+
+
 def _document_frame_answers(app: FastAPI) -> None:
     """Put the answers every route can give into the OpenAPI document: a JSON body
-    that does not parse is ``400 INVALID_JSON``, refused headers ``431``."""
+    that does not parse is ``400 INVALID_JSON``, refused headers ``431``, and the 422
+    FastAPI documents as its own ``{"detail": [...]}`` is our ``VALIDATION_ERROR``
+    envelope, as answered (the handler above)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -254,6 +260,7 @@ def _document_frame_answers(app: FastAPI) -> None:
             schemas["ErrorEnvelope"] = envelope
         invalid_json = error_responses(ErrorCode.INVALID_JSON)[400]
         too_large = error_responses(ErrorCode.REQUEST_HEADERS_TOO_LARGE)[431]
+        invalid = _as_openapi(error_responses(ErrorCode.VALIDATION_ERROR)[422])
         for methods in schema.get("paths", {}).values():
             for operation in methods.values():
                 if not isinstance(operation, dict) or "responses" not in operation:
@@ -263,6 +270,13 @@ def _document_frame_answers(app: FastAPI) -> None:
                 if "application/json" in content and "400" not in responses:
                     responses["400"] = _as_openapi(invalid_json)
                 responses.setdefault("431", _as_openapi(too_large))
+                json_422 = responses.get("422", {}).get("content", {}).get("application/json")
+                if json_422 == {"schema": {"$ref": _FASTAPI_VALIDATION_ERROR}}:
+                    responses["422"] = invalid
+        if _FASTAPI_VALIDATION_ERROR not in json.dumps(schema["paths"]):
+            schemas.pop("HTTPValidationError", None)
+            if "#/components/schemas/ValidationError" not in json.dumps(schema):
+                schemas.pop("ValidationError", None)
         app.openapi_schema = schema
         return schema
 

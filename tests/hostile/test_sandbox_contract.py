@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from services.common.settings import Settings
@@ -101,3 +103,18 @@ async def test_a_wrong_method_is_405_naming_the_methods_the_path_has(
     assert answer.status_code == 405
     assert answer.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
     assert answer.headers["allow"] == allowed
+
+
+def test_no_422_is_documented_as_fastapis_shape() -> None:
+    """FastAPI documents its 422 as `{"detail": [...]}`; we answer the coded envelope."""
+    from services.billing_api.app import create_app as billing
+    from services.landing.app import create_app as landing
+    from services.planner.app import create_app as planner
+
+    for app in (billing(SETTINGS), planner(SETTINGS), create_app(SETTINGS), landing(SETTINGS)):
+        document = app.openapi()
+        assert "HTTPValidationError" not in json.dumps(document), app.title
+        checkout = document["paths"].get("/v1/checkout/sessions", {}).get("post")
+        if checkout is not None:
+            body = checkout["responses"]["422"]["content"]["application/json"]
+            assert body["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}
