@@ -29,7 +29,7 @@ from tests.hostile.fuzz import (
     serving,
 )
 from tests.planner.billing_standin import BillingStandIn
-from tests.planner.conftest import planner_settings
+from tests.planner.support import planner_settings
 from tests.sandbox_provider.support import API_KEY, sandbox_config, sandbox_settings
 
 # The documents do not depend on the database: loaded once, from an app never served.
