@@ -68,6 +68,7 @@ async def list_checkout_sessions(
         str | None,
         Query(
             max_length=40,
+            pattern=r"^[A-Za-z0-9_]+$",  # an id: no NUL for PostgreSQL to refuse with a 500
             description="The last session id of the previous page; 404 if no such session.",
         ),
     ] = None,
