@@ -238,6 +238,8 @@ class _Pass:
             payable = found.state.outcome == CheckoutOutcome.OPEN
             if not payable and found.state.outcome != CheckoutOutcome.PAID:
                 continue  # ended unpaid: nothing can be paid through it, nothing to tie
+            # On the provider's clock: after a sandbox test-clock advance a session looks
+            # younger than it is and waits here longer; it still ends at its own expiry.
             if payable and now - found.created_at < grace:
                 age = int((now - found.created_at).total_seconds())
                 self._add(

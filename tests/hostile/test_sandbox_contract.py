@@ -88,7 +88,7 @@ def test_nul_in_a_redirect_url_is_422_not_500() -> None:
         ("OPTIONS", "/checkout/cs_missing/3ds", "GET, POST"),
         ("DELETE", "/checkout/cs_missing/3ds", "GET, POST"),
         ("OPTIONS", "/checkout/cs_missing", "GET"),
-        ("PUT", "/v1/checkout/sessions", "POST"),
+        ("PUT", "/v1/checkout/sessions", "GET, POST"),
         ("DELETE", "/v1/checkout/sessions/cs_missing/expire", "POST"),
     ],
 )
