@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -53,6 +54,30 @@ HOOK_PATH = "/api/billing/webhooks/stub"
 APPS = ("bare", "lean", "billing")
 INGEST_TARGET = {"postgresql": 500.0, "sqlite": 300.0}
 P99_TARGET_MS = 100.0
+
+
+# The process behind each running server's base URL, for its CPU time.
+SERVER_PIDS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its descendants (uvicorn's workers) so far.
+
+    Unlike req/s this barely moves with the machine's load: it is what a request costs,
+    not how long it waited for a core.
+    """
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:  # gone, or not Linux
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pending += [int(child) for child in children]
+    return total
 
 
 def free_port() -> int:
@@ -90,8 +115,10 @@ def server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{name} did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
+        SERVER_PIDS[base] = process.pid
         yield base
     finally:
+        SERVER_PIDS.pop(base, None)
         process.terminate()
         try:
             process.wait(timeout=stop_timeout)
@@ -110,9 +137,19 @@ def billing_command(port: int, workers: int = 1) -> list[str]:
             "--port", str(port), "--workers", str(workers)]  # fmt: skip
 
 
+def timed_reads(url: str, headers: dict[str, str], *, seconds: float) -> load.ReadResult:
+    """One read run, with the server's CPU milliseconds per answered request."""
+    pid = SERVER_PIDS.get(url)
+    before = cpu_seconds(pid) if pid else 0.0
+    result = load.reads(url + READ_PATH, headers, connections=32, seconds=seconds)
+    used = cpu_seconds(pid) - before if pid else float("nan")
+    return dataclasses.replace(result, cpu_ms=1000 * used / max(result.requests, 1))
+
+
 def median_of(runs: list[load.ReadResult]) -> dict[str, Any]:
     return {
         "rps": statistics.median(r.rps for r in runs),
+        "cpuMs": statistics.median(r.cpu_ms for r in runs),
         "p50Ms": statistics.median(r.p50_ms for r in runs),
         "p99Ms": statistics.median(r.p99_ms for r in runs),
         "bad": sum(r.bad for r in runs),
@@ -130,9 +167,11 @@ def alternate(
     runs: dict[str, list[load.ReadResult]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            result = load.reads(urls[name] + READ_PATH, headers, connections=32, seconds=seconds)
+            result = timed_reads(urls[name], headers, seconds=seconds)
             runs[name].append(result)
-            line = f"{result.rps:>8.0f} req/s  p99 {result.p99_ms:.1f} ms"
+            line = (
+                f"{result.rps:>8.0f} req/s  p99 {result.p99_ms:.1f} ms  cpu {result.cpu_ms:.2f} ms"
+            )
             print(f"    round {r + 1} {name:<9} {line}", file=sys.stderr)
     return {name: median_of(results) for name, results in runs.items()}
 
@@ -214,7 +253,10 @@ def measure(
 def ingest(base: str, url: str, settings: Settings, *, seconds: float) -> dict[str, Any]:
     # More events than the run can send: the senders stop at the deadline (see send_all).
     events = data.signed_events(settings.webhook_secret.get_secret_value(), 10_000)
+    pid = SERVER_PIDS[base]
+    before = cpu_seconds(pid)
     sent = asyncio.run(load.send_all(base + HOOK_PATH, events, concurrency=16, seconds=seconds))
+    used = cpu_seconds(pid) - before
     answered = sum(sent.statuses.values())
     unique = answered - sent.duplicates
     counts = asyncio.run(data.ingest_counts(url))
@@ -224,6 +266,8 @@ def ingest(base: str, url: str, settings: Settings, *, seconds: float) -> dict[s
         "statuses": {str(k): v for k, v in sent.statuses.items()},
         "duplicatesAnswered": sent.duplicates,
         "eventsPerSecond": sent.statuses.get(200, 0) / sent.seconds,
+        # billing_api's CPU per answered event while sending (its worker's deliveries too).
+        "cpuMs": 1000 * used / max(answered, 1),
         "uniqueSent": unique,
         **counts,
     }
@@ -294,7 +338,7 @@ def targets_for(
 
 
 def _row(*cells: object) -> str:
-    widths = (11, 10, 9, 9, 9, 8, 8)
+    widths = (11, 10, 9, 9, 9, 8, 8, 8)
     return " ".join(
         f"{cell:<{w}}" if i < 2 else f"{cell:>{w}}"
         for i, (cell, w) in enumerate(zip(cells, widths, strict=False))
@@ -303,7 +347,7 @@ def _row(*cells: object) -> str:
 
 def print_table(results: dict[str, Any]) -> None:
     print()
-    print(_row("database", "app", "req/s", "p50 ms", "p99 ms", "/bare", "/lean"))
+    print(_row("database", "app", "req/s", "p50 ms", "p99 ms", "/bare", "/lean", "cpu ms"))
     for backend, result in results.items():
         if result is None:
             continue
@@ -321,6 +365,7 @@ def print_table(results: dict[str, Any]) -> None:
                     f"{r['p99Ms']:.1f}",
                     f"{r['rps'] / bare:.2f}x",
                     f"{r['rps'] / lean:.2f}x",
+                    f"{r['cpuMs']:.2f}",
                 )
             )
     for result in results.values():
@@ -334,7 +379,7 @@ def print_table(results: dict[str, Any]) -> None:
                 f" {gated['rps'] / plain['rps']:.2f}x; non-2xx {plain['bad']} and {gated['bad']}"
             )
     print()
-    print(_row("database", "events/s", "answered", "dups", "stored", "applied", "audit"))
+    print(_row("database", "events/s", "answered", "dups", "stored", "applied", "audit", "cpu ms"))
     for backend, result in results.items():
         if result is None:
             continue
@@ -348,6 +393,7 @@ def print_table(results: dict[str, Any]) -> None:
                 i["stored"],
                 i["applied"],
                 i["auditRows"],
+                f"{i['cpuMs']:.2f}",
             )
         )
 

@@ -29,6 +29,7 @@ class ReadResult:
     requests: int
     bad: int  # non-2xx answers plus socket errors: a run with any is not a result
     tool: str
+    cpu_ms: float = float("nan")  # the server's CPU per request, when the caller measured it
 
 
 @dataclass(frozen=True)

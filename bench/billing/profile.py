@@ -12,6 +12,7 @@ worker's). Prints the breakdown per backend and writes the raw stacks to
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import subprocess
@@ -22,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.billing import data, load
-from bench.billing.__main__ import READ_PATH, ROOT, billing_command, free_port, server
+from bench.billing.__main__ import HOOK_PATH, READ_PATH, ROOT, billing_command, free_port, server
 from services.common.auth import mint_token
 from services.common.settings import Settings
 
@@ -104,7 +105,7 @@ def breakdown(raw: str) -> tuple[Counter[str], Counter[str]]:
 
 
 def profile(
-    backend: str, seconds: float, logs: Path
+    backend: str, seconds: float, logs: Path, *, ingest: bool = False
 ) -> tuple[Counter[str], Counter[str], float, str]:
     os.environ.update(GW_ENV_FILE=os.devnull, GW_ENV="development")
     settings = Settings()
@@ -122,12 +123,16 @@ def profile(
             url_ = base + READ_PATH
             load.reads(url_, headers, connections=32, seconds=1)  # warm-up
             pid = _server_pid(port)
-            reads: list[load.ReadResult] = []
-            loader = threading.Thread(
-                target=lambda: reads.append(
-                    load.reads(url_, headers, connections=32, seconds=seconds + 1)
+            rates: list[float] = []
+            if ingest:
+                events = data.signed_events(settings.webhook_secret.get_secret_value(), 20_000)
+                loader = threading.Thread(target=lambda: rates.append(_send(base, events, seconds)))
+            else:
+                loader = threading.Thread(
+                    target=lambda: rates.append(
+                        load.reads(url_, headers, connections=32, seconds=seconds + 1).rps
+                    )
                 )
-            )
             loader.start()
             subprocess.run(
                 [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
@@ -138,7 +143,13 @@ def profile(
             loader.join()
     raw = out.read_text()
     main, others = breakdown(raw)
-    return main, others, reads[0].rps, raw
+    return main, others, rates[0], raw
+
+
+def _send(base: str, events: list[tuple[bytes, dict[str, str]]], seconds: float) -> float:
+    """Events per second answered 200 by 16 concurrent senders (as the ingest bench)."""
+    sent = asyncio.run(load.send_all(base + HOOK_PATH, events, concurrency=16, seconds=seconds + 1))
+    return sent.statuses.get(200, 0) / sent.seconds
 
 
 def _server_pid(port: int) -> int:
@@ -156,22 +167,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
+    parser.add_argument(
+        "--ingest", action="store_true", help="sample webhook ingest (16 senders), not reads"
+    )
     args = parser.parse_args()
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-billing-profile-") as folder:
         for backend in args.backend or ["sqlite", "postgresql"]:
-            main_thread, others, rps, raw = profile(backend, args.seconds, Path(folder))
+            main_thread, others, rps, raw = profile(
+                backend, args.seconds, Path(folder), ingest=args.ingest
+            )
             total = sum(main_thread.values())
             busy = total - main_thread[IDLE]
-            print(f"\n{backend}: {rps:.0f} req/s while sampled; the event loop's thread:")
+            unit = "events/s" if args.ingest else "req/s"
+            print(f"\n{backend}: {rps:.0f} {unit} while sampled; the event loop's thread:")
             for name, value in main_thread.most_common():
                 share = "" if name == IDLE else f"{100 * value / busy:5.1f} % of busy"
                 print(f"  {100 * value / total:5.1f} %  {share:>14}  {name}")
             threads = {name: f"{value / (total or 1):.1f} thread-seconds per second"
                        for name, value in sorted(others.items())}  # fmt: skip
             print(f"  other threads: {threads}")
-            (results / f"profile-{backend}.txt").write_text(raw)
+            kind = "ingest-" if args.ingest else ""
+            (results / f"profile-{kind}{backend}.txt").write_text(raw)
     return 0
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.billing_api.catalog import Catalog
 from services.billing_api.provider_adapter import PaymentProvider
@@ -24,6 +24,12 @@ class BillingContext:
     sessions: async_sessionmaker[AsyncSession]
     # Plain reads: no transaction, never the write lock, cannot write (services.common.db).
     reads: async_sessionmaker[AsyncSession]
+
+    @property
+    def read_engine(self) -> AsyncEngine:
+        """The engine behind ``reads``, for the hottest read as a plain Core statement."""
+        engine: AsyncEngine = self.reads.kw["bind"]
+        return engine
 
 
 async def billing_context(request: Request) -> BillingContext:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypeAlias
 
 from pydantic import Field
+from sqlalchemy import Row
 
 from services.billing_api.models import Subscription
 from services.common.schemas import CamelModel
 from services.common.types import utcnow
+
+# A Core row of any columns (Row is generic over the column types).
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 
 class Price(CamelModel):
@@ -46,7 +50,9 @@ class SubscriptionOut(CamelModel):
     updated_at: datetime
 
 
-def subscription_out(subscription: Subscription) -> SubscriptionOut:
+def subscription_out(subscription: Subscription | AnyRow) -> SubscriptionOut:
+    """The wire shape of a subscription, from the ORM object or a row of its shown columns
+    (``subscriptions.SHOWN_COLUMNS``)."""
     return SubscriptionOut(
         id=subscription.id,
         account_id=subscription.account_id,

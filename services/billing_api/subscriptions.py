@@ -2,41 +2,77 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from sqlalchemy import Select, bindparam, case, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.billing_api.context import BillingContext
 from services.billing_api.lifecycle import apply_subscription_state
 from services.billing_api.models import CURRENT_STATUSES, Subscription, SubscriptionStatus
 from services.billing_api.provider_adapter import ProviderUnavailable
+from services.billing_api.schemas import AnyRow
 from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 
+_TABLE = Subscription.__table__.c
 
-def _current_subscription_query() -> Select[Subscription]:
+# What GET /api/billing/subscription shows (schemas.SubscriptionOut), read as a plain row.
+SHOWN_COLUMNS = (
+    _TABLE.id,
+    _TABLE.account_id,
+    _TABLE.plan_id,
+    _TABLE.status,
+    _TABLE.current_period_start,
+    _TABLE.current_period_end,
+    _TABLE.cancel_at_period_end,
+    _TABLE.trial_end,
+    _TABLE.provider,
+    _TABLE.updated_at,
+)
+
+
+_S = TypeVar("_S", bound=Select[Any])
+
+
+def _current_first(statement: _S) -> _S:
+    """The account's current subscription: active or trialing first, then the newest.
+
+    Table columns, not ORM attributes, so the Core variant stays a Core statement.
+    """
     # Equalities, not IN (...): an IN list is an "expanding" parameter that SQLAlchemy
     # re-renders into the SQL on every execution instead of reusing the cached statement.
-    is_current = or_(*(Subscription.status == status.value for status in CURRENT_STATUSES))
+    is_current = or_(*(_TABLE.status == status.value for status in CURRENT_STATUSES))
     # The account's rows come from ix_subscriptions_account_status; sorting those few
     # puts the current one first.
     return (
-        select(Subscription)
-        .where(Subscription.account_id == bindparam("account_id"))
-        .order_by(
-            case((is_current, 0), else_=1), Subscription.created_at.desc(), Subscription.id.desc()
-        )
+        statement.where(_TABLE.account_id == bindparam("account_id"))
+        .order_by(case((is_current, 0), else_=1), _TABLE.created_at.desc(), _TABLE.id.desc())
         .limit(1)
     )
 
 
-# Built once: SQLAlchemy remembers a statement object's cache key, so the hot read does not
-# rebuild the expression and its key on every request.
-CURRENT_SUBSCRIPTION = _current_subscription_query()
+# Both built once: SQLAlchemy remembers a statement object's cache key, so the hot read does
+# not rebuild the expression and its key on every request.
+# The ORM object, for flows that go on to change it or hand it to the provider.
+CURRENT_SUBSCRIPTION = _current_first(select(Subscription))
+# The shown fields as a Core row: no ORM session, identity map or instance to build, which
+# is most of the CPU of the hottest read (every page view, every cold planner check).
+CURRENT_SUBSCRIPTION_SHOWN = _current_first(select(*SHOWN_COLUMNS))
 
 
 async def current_subscription(session: AsyncSession, account_id: str) -> Subscription | None:
     """The account's current subscription: active or trialing first, then the newest."""
     return await session.scalar(CURRENT_SUBSCRIPTION, {"account_id": account_id})
+
+
+async def shown_subscription(read_engine: AsyncEngine, account_id: str) -> AnyRow | None:
+    """The same choice as :func:`current_subscription`, only the fields the API shows,
+    read through the read engine (``services.common.db.create_read_engine``)."""
+    async with read_engine.connect() as connection:
+        result = await connection.execute(CURRENT_SUBSCRIPTION_SHOWN, {"account_id": account_id})
+        row: AnyRow | None = result.first()
+        return row
 
 
 async def change_cancellation(

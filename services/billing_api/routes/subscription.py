@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from services.billing_api.context import Billing
 from services.billing_api.schemas import SubscriptionEnvelope, subscription_out
-from services.billing_api.subscriptions import change_cancellation, current_subscription
+from services.billing_api.subscriptions import change_cancellation, shown_subscription
 from services.common.auth import CurrentAccount
 from services.common.error_codes import ErrorCode
 from services.common.errors import AppError, error_responses
@@ -26,8 +26,7 @@ async def get_subscription(billing: Billing, account_id: CurrentAccount) -> Subs
     wins: active or trialing first, then the newest. No subscription →
     `404 SUBSCRIPTION_NOT_FOUND`.
     """
-    async with billing.reads() as session:
-        subscription = await current_subscription(session, account_id)
+    subscription = await shown_subscription(billing.read_engine, account_id)
     if subscription is None:
         raise AppError(ErrorCode.SUBSCRIPTION_NOT_FOUND)
     return SubscriptionEnvelope(subscription=subscription_out(subscription))
