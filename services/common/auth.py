@@ -6,6 +6,7 @@ from a parameter, so one account cannot name another's data.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from typing import Annotated
@@ -40,22 +41,36 @@ def verify_token(token: str, settings: Settings) -> str:
     """The account id of a valid token; ``UNAUTHENTICATED`` for anything else."""
     key = settings.auth_jwt_public_key or settings.auth_jwt_secret.get_secret_value()
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[_algorithm(settings)],
-            issuer=settings.auth_jwt_issuer,
-            leeway=_LEEWAY_SECONDS,
-            options={"require": ["sub", "exp", "iss"]},
-        )
+        subject, expires = _verified(token, key, _algorithm(settings), settings.auth_jwt_issuer)
     except jwt.ExpiredSignatureError as exc:
         raise unauthenticated(case="expired") from exc
     except jwt.PyJWTError as exc:
         raise unauthenticated(case="rejected") from exc
+    # A token verified earlier is not re-verified, but its expiry is checked on every use.
+    if time.time() > expires + _LEEWAY_SECONDS:
+        raise unauthenticated(case="expired")
+    return subject
+
+
+# A browser or the planner sends the same token on every request until it expires, and
+# checking its signature (base64, JSON, HMAC or RSA) was a few percent of a read's CPU.
+# Keyed by the token *and* the key, algorithm and issuer, so a token is only ever taken on
+# the strength of the very check it passed; failures are never cached (they raise).
+@functools.lru_cache(maxsize=4096)
+def _verified(token: str, key: str, algorithm: str, issuer: str) -> tuple[str, float]:
+    """(account id, expiry as a Unix time) of a token whose signature and claims check out."""
+    claims = jwt.decode(
+        token,
+        key,
+        algorithms=[algorithm],
+        issuer=issuer,
+        leeway=_LEEWAY_SECONDS,
+        options={"require": ["sub", "exp", "iss"]},
+    )
     subject = claims.get("sub")
     if not isinstance(subject, str) or not ACCOUNT_ID.fullmatch(subject):
-        raise unauthenticated(case="rejected")
-    return subject
+        raise jwt.InvalidTokenError("the subject is not an account id")
+    return subject, float(claims["exp"])
 
 
 def unauthenticated(message: str | None = None, *, case: str | None = None) -> AppError:
@@ -88,9 +103,15 @@ async def bearer_token(
 
 
 async def current_account(
-    token: Annotated[str, Depends(bearer_token)], settings: AppSettings
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request,
 ) -> str:
-    return verify_token(token, settings)
+    # The bearer check and the settings inline rather than as the dependencies above:
+    # FastAPI resolves every dependency layer on every request, and this one is on all.
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthenticated()
+    settings: Settings = request.app.state.settings
+    return verify_token(credentials.credentials, settings)
 
 
 CurrentAccount = Annotated[str, Depends(current_account)]

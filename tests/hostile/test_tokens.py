@@ -84,3 +84,29 @@ def test_rs256_mode_refuses_other_keys_and_hs256(rsa_keys: tuple[str, str]) -> N
         with pytest.raises(AppError) as refused:
             verify_token(token, settings)
         assert refused.value.code == "UNAUTHENTICATED"
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Verified tokens are remembered (services.common.auth._verified); expiry is not.
+    now = time.time()
+    token = jwt.encode(
+        claims("acc_alice", exp=int(now) + 60), settings.auth_jwt_secret.get_secret_value()
+    )
+    assert verify_token(token, settings) == "acc_alice"
+    assert verify_token(token, settings) == "acc_alice"
+    monkeypatch.setattr("services.common.auth.time.time", lambda: now + 60 + 31)
+    with pytest.raises(AppError) as refused:
+        verify_token(token, settings)
+    assert refused.value.code == "UNAUTHENTICATED"
+    assert refused.value.case == "expired"
+
+
+def test_a_token_verified_before_is_refused_under_another_key(settings: Settings) -> None:
+    token = jwt.encode(claims("acc_alice"), settings.auth_jwt_secret.get_secret_value())
+    assert verify_token(token, settings) == "acc_alice"
+    rotated = Settings(_env_file=None, auth_jwt_secret="another-secret-of-enough-length-0123456789")
+    with pytest.raises(AppError) as refused:
+        verify_token(token, rotated)
+    assert refused.value.code == "UNAUTHENTICATED"
