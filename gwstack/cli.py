@@ -94,9 +94,8 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=False,
-        # h11, not httptools: it bounds the request head (a 431 in our envelope).
+        # httptools with the request head bounded (a 431 in our envelope).
         http=server.PROTOCOL,
-        h11_max_incomplete_event_size=server.MAX_HEADER_BYTES,
     )
 
 

@@ -60,8 +60,8 @@ class RequestFrame:
         if len(raw_headers) > MAX_HEADER_COUNT or (
             sum(len(name) + len(value) for name, value in raw_headers) > MAX_HEADER_BYTES
         ):
-            # The server (h11) bounds an unfinished request head; this holds whatever
-            # server runs the app, and bounds the count as well as the bytes.
+            # Our server protocol (services.common.server) bounds an unfinished request
+            # head; this holds whatever server runs the app, and bounds the count too.
             await _send_refusal(scope, send, ErrorCode.REQUEST_HEADERS_TOO_LARGE, 431)
             return
         headers = dict(raw_headers)
