@@ -104,6 +104,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # The same peak as the default pool (5 plus 10 overflow) but all of them kept: an
+    # overflow connection is closed when given back, so concurrent writers (webhooks
+    # arriving together) opened a PostgreSQL backend and prepared their statements anew
+    # on most transactions. A writer beyond 15 waits for one.
+    kwargs.setdefault("pool_size", 15)
+    kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
     _discard_closed_on_checkout(engine)
     return engine
