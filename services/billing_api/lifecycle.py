@@ -7,11 +7,16 @@ the same way whichever path brought it, and applying it twice changes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Insert, Table, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from services.billing_api.events_out import announce_subscription
 from services.billing_api.models import (
@@ -131,17 +136,18 @@ async def apply_subscription_state(
     existing = await _locked_subscription(session, state.subscription_id)
     if existing is None:
         created = _new_subscription(state, provider)
-        try:
-            async with session.begin_nested():
-                session.add(created)
-        except IntegrityError:
-            # Another writer recorded it first (webhook beside a status poll): update theirs.
-            existing = await _locked_subscription(session, state.subscription_id)
-            assert existing is not None
-        else:
-            _audit(session, created, None, source)
+        if await _insert_unless_recorded(session, created):
+            # Stored by the statement above: the session holds it as loaded, not new, so
+            # it is not inserted again and later changes to it are updates.
+            make_transient_to_detached(created)
+            session.add(created)
+            await _audit(session, created, None, source)
             announce_subscription(session, created, subscribers)
             return created
+        # Another writer recorded it first (webhook beside a status poll): update theirs.
+        # (On PostgreSQL the insert waited for that writer's commit, so this finds it.)
+        existing = await _locked_subscription(session, state.subscription_id)
+        assert existing is not None
 
     if state.as_of < existing.provider_state_at:
         return existing  # an older report: the state we hold is newer
@@ -163,22 +169,62 @@ async def apply_subscription_state(
         setattr(existing, key, value)
     existing.updated_at = utcnow()
     if previous != existing.status:
-        _audit(session, existing, previous, source)
+        await _audit(session, existing, previous, source)
     announce_subscription(session, existing, subscribers)
     return existing
+
+
+# Statements every webhook runs, built once (building one, with its cache key, cost more
+# CPU than running it).
+_LOCKED_SUBSCRIPTION = (
+    select(Subscription)
+    .where(Subscription.provider_subscription_id == bindparam("provider_subscription_id"))
+    .with_for_update()
+)
+_SUBSCRIPTIONS = cast(Table, Subscription.__table__)
+_NEW_SUBSCRIPTION_COLUMNS = tuple(column.name for column in _SUBSCRIPTIONS.columns)
+_AUDIT_INSERT = insert(cast(Table, SubscriptionChange.__table__))
 
 
 async def _locked_subscription(
     session: AsyncSession, provider_subscription_id: str
 ) -> Subscription | None:
     return await session.scalar(
-        select(Subscription)
-        .where(Subscription.provider_subscription_id == provider_subscription_id)
-        .with_for_update()
+        _LOCKED_SUBSCRIPTION, {"provider_subscription_id": provider_subscription_id}
     )
 
 
+@functools.cache
+def _subscription_insert(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT (provider_subscription_id) DO NOTHING RETURNING id.
+
+    One statement where a savepoint around an ORM insert took three (SAVEPOINT, INSERT,
+    RELEASE) to survive the same conflict.
+    """
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        dialect_insert(_SUBSCRIPTIONS)
+        .values({name: bindparam(name) for name in _NEW_SUBSCRIPTION_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["provider_subscription_id"])
+        .returning(_SUBSCRIPTIONS.c.id)
+    )
+
+
+async def _insert_unless_recorded(session: AsyncSession, subscription: Subscription) -> bool:
+    """Insert a new subscription unless one with its provider id exists (then False)."""
+    statement = _subscription_insert(_dialect_of(session))
+    values = {name: getattr(subscription, name) for name in _NEW_SUBSCRIPTION_COLUMNS}
+    return await session.scalar(statement, values) is not None
+
+
+def _dialect_of(session: AsyncSession) -> str:
+    assert session.bind is not None, "sessions are bound to their engine"
+    name: str = session.bind.dialect.name
+    return name
+
+
 def _new_subscription(state: SubscriptionState, provider: str) -> Subscription:
+    now = utcnow()
     return Subscription(
         id=new_id("sub"),
         account_id=state.account_id,
@@ -192,19 +238,22 @@ def _new_subscription(state: SubscriptionState, provider: str) -> Subscription:
         trial_end=state.trial_end,
         canceled_at=state.canceled_at,
         provider_state_at=state.as_of,
+        created_at=now,
+        updated_at=now,
     )
 
 
-def _audit(
+async def _audit(
     session: AsyncSession, subscription: Subscription, previous: str | None, source: str
 ) -> None:
-    session.add(
-        SubscriptionChange(
-            subscription_id=subscription.id,
-            account_id=subscription.account_id,
-            from_status=previous,
-            to_status=subscription.status,
-            source=source,
-            provider_state_at=subscription.provider_state_at,
-        )
-    )
+    # A Core insert: the audit row is never read back in the transaction that writes it.
+    row: dict[str, Any] = {
+        "subscription_id": subscription.id,
+        "account_id": subscription.account_id,
+        "from_status": previous,
+        "to_status": subscription.status,
+        "source": source,
+        "provider_state_at": subscription.provider_state_at,
+        "recorded_at": utcnow(),
+    }
+    await session.execute(_AUDIT_INSERT, row)
