@@ -56,7 +56,7 @@ BUCKETS: tuple[tuple[str, str], ...] = (
 LAYERS: tuple[tuple[str, str], ...] = (
     ("middleware (request id, limits, headers)", r"services/common/http\.py"),
     ("FastAPI routing, dependencies, thread pool", r"fastapi/|starlette/|anyio/"),
-    ("uvicorn (HTTP parsing, transport)", r"uvicorn/protocols|httptools"),
+    ("uvicorn (HTTP parsing, transport)", r"uvicorn/protocols|httptools|/h11/|common/server\.py"),
 )
 
 
