@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +30,10 @@ from services.common.schemas import ErrorEnvelope
 from services.common.server import MAX_HEADER_BYTES, MAX_HEADER_COUNT
 
 log = structlog.get_logger("gw_stack.http")
+
+# The request log's status for a request whose client left before sending it whole
+# (nginx's convention); nothing is sent.
+CLIENT_CLOSED_REQUEST = 499
 
 _INCOMING_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 
@@ -113,6 +118,16 @@ class RequestFrame:
 
             try:
                 await self.app(scope, limited_receive, send_with_headers)
+            except ClientDisconnect:
+                if too_large:
+                    if not replaced:
+                        await _send_too_large(scope, send)
+                        status_holder["status"] = 413
+                    return
+                # The client went away before its request arrived whole (a load generator
+                # stopping, a closed tab): nobody to answer, and not an error of ours.
+                status_holder["status"] = CLIENT_CLOSED_REQUEST
+                log.info("client disconnected", service=self.service, path=scope.get("path"))
             except Exception:
                 # A bug. Answered here, inside the request-id context, so the 500 body
                 # and the log line carry the same id; nothing internal reaches the client.
