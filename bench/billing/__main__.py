@@ -43,7 +43,7 @@ from typing import Any
 import httpx
 
 from bench.billing import data, load
-from bench.billing.gating import measure_gating
+from bench.billing.gating import measure_gating, refusals
 from services.common.auth import mint_token
 from services.common.settings import Settings
 
@@ -320,8 +320,11 @@ def targets_for(
     )
     rate = sent["eventsPerSecond"]
     gating = result.get("gating")
-    gating_clean = gating is not None and all(
-        gating[k]["bad"] == 0 for k in ("compile", "compileWithAccessPreview")
+    refused = refusals(gating) if gating is not None else {}
+    gating_clean = (
+        gating is not None
+        and not refused
+        and all(gating[k]["bad"] == 0 for k in ("compile", "compileWithAccessPreview"))
     )
     return [
         (names[0], ratio >= 1.0, f"{ratio:.2f}x lean"),
@@ -330,7 +333,13 @@ def targets_for(
         (names[3], exactly_once, counts),
         (names[4], clean, "ok" if clean else f"statuses {sent['statuses']}"),
         *(
-            [("planner: every compile answer 2xx", gating_clean, "ok" if gating_clean else "no")]
+            [
+                (
+                    "planner: every compile answer 200 (no 429, 503 or 5xx)",
+                    gating_clean,
+                    "ok" if gating_clean else f"answers {refused or 'non-2xx seen by wrk'}",
+                )
+            ]
             if gating is not None
             else []
         ),
