@@ -1,7 +1,7 @@
 """Shared setup for fuzzing each service against its own OpenAPI document.
 
 Each service is fuzzed over HTTP, under uvicorn configured as ``gwstack serve``
-runs it (h11, headers bounded), on the database under test, with every check
+runs it (httptools, request head bounded), on the database under test, with every check
 schemathesis has unless one is left out with its reason, and with a fixed seed,
 so a run is the same run every time and CI is not flaky.
 
@@ -123,7 +123,6 @@ def serving(app: FastAPI) -> Iterator[str]:
         log_config=None,
         access_log=False,
         http=server.PROTOCOL,
-        h11_max_incomplete_event_size=server.MAX_HEADER_BYTES,
         # A keep-alive connection of the test's HTTP session would hold shutdown up.
         timeout_graceful_shutdown=1,
     )
