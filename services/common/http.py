@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
@@ -37,6 +38,10 @@ CLIENT_CLOSED_REQUEST = 499
 
 _INCOMING_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 
+# How an app words a refusal the frame makes before any route runs (a body or headers too
+# large): a response, or None for the JSON envelope. A site's pages answer people.
+Refusal = Callable[[Scope, ErrorCode, int], Response | None]
+
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -52,10 +57,13 @@ class RequestFrame:
     the limit is enforced while reading, not after buffering an unbounded body.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, service: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, service: str, refusal: Refusal | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.service = service
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,7 +75,7 @@ class RequestFrame:
         ):
             # Our server protocol (services.common.server) bounds an unfinished request
             # head; this holds whatever server runs the app, and bounds the count too.
-            await _send_refusal(scope, send, ErrorCode.REQUEST_HEADERS_TOO_LARGE, 431)
+            await self._refuse(scope, send, ErrorCode.REQUEST_HEADERS_TOO_LARGE, 431)
             return
         headers = dict(raw_headers)
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
@@ -78,7 +86,7 @@ class RequestFrame:
         try:
             declared = headers.get(b"content-length")
             if declared is not None and _too_large(declared, self.max_body_bytes):
-                await _send_too_large(scope, send)
+                await self._refuse(scope, send, ErrorCode.PAYLOAD_TOO_LARGE, 413)
                 status_holder["status"] = 413
                 return
 
@@ -106,7 +114,7 @@ class RequestFrame:
                     if not replaced:
                         replaced = True
                         status_holder["status"] = 413
-                        await _send_too_large(scope, send)
+                        await self._refuse(scope, send, ErrorCode.PAYLOAD_TOO_LARGE, 413)
                     return
                 if message["type"] == "http.response.start":
                     status_holder["status"] = message["status"]
@@ -121,7 +129,7 @@ class RequestFrame:
             except ClientDisconnect:
                 if too_large:
                     if not replaced:
-                        await _send_too_large(scope, send)
+                        await self._refuse(scope, send, ErrorCode.PAYLOAD_TOO_LARGE, 413)
                         status_holder["status"] = 413
                     return
                 # The client went away before its request arrived whole (a load generator
@@ -133,7 +141,7 @@ class RequestFrame:
                 # and the log line carry the same id; nothing internal reaches the client.
                 if too_large:
                     if not replaced:
-                        await _send_too_large(scope, send)
+                        await self._refuse(scope, send, ErrorCode.PAYLOAD_TOO_LARGE, 413)
                         status_holder["status"] = 413
                     return
                 log.exception("unhandled error", service=self.service, path=scope.get("path"))
@@ -154,26 +162,24 @@ class RequestFrame:
             )
             reset_request_id(token)
 
+    async def _refuse(self, scope: Scope, send: Send, code: ErrorCode, status: int) -> None:
+        response = self.refusal(scope, code, status) if self.refusal is not None else None
+        if response is None:
+            response = JSONResponse(error_body(code), status_code=status)
+        # The body was not read (or not all of it): this connection cannot carry another.
+        response.headers["connection"] = "close"
+
+        async def no_body() -> Message:
+            return {"type": "http.disconnect"}
+
+        await response(scope, no_body, send)
+
 
 def _too_large(declared: bytes, limit: int) -> bool:
     try:
         return int(declared) > limit
     except ValueError:
         return False
-
-
-async def _send_too_large(scope: Scope, send: Send) -> None:
-    await _send_refusal(scope, send, ErrorCode.PAYLOAD_TOO_LARGE, 413)
-
-
-async def _send_refusal(scope: Scope, send: Send, code: ErrorCode, status: int) -> None:
-    response = JSONResponse(error_body(code), status_code=status)
-    response.headers["connection"] = "close"
-
-    async def no_body() -> Message:
-        return {"type": "http.disconnect"}
-
-    await response(scope, no_body, send)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -203,8 +209,11 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(methods)
 
 
-def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
-    """Attach middleware and exception handlers; call once from each app factory."""
+def install_common(
+    app: FastAPI, *, service: str, max_body_bytes: int, refusal: Refusal | None = None
+) -> None:
+    """Attach middleware and exception handlers; call once from each app factory.
+    ``refusal`` words the frame's own refusals (JSON unless it gives a response)."""
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -250,7 +259,9 @@ def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
             return JSONResponse(body, status_code=exc.status_code, headers=headers)
         return error_response(request, code, headers=headers)
 
-    app.add_middleware(RequestFrame, max_body_bytes=max_body_bytes, service=service)
+    app.add_middleware(
+        RequestFrame, max_body_bytes=max_body_bytes, service=service, refusal=refusal
+    )
     _document_frame_answers(app)
 
 

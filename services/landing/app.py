@@ -24,7 +24,7 @@ from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
 from services.landing.billing_client import BillingClient, BillingError
 from services.landing.headers import PageHeaders
-from services.landing.pages import error_page
+from services.landing.pages import error_page, refusal_page
 from services.landing.planner_client import PlannerClient
 from services.landing.routes import account, app_plan, app_plans, checkout, health, pricing, signin
 
@@ -62,7 +62,7 @@ def create_app(
     # Plan files uploaded to /app are the largest bodies landing reads.
     body_limit = max(settings.max_body_bytes, settings.landing_max_upload_bytes)
     app.state.planner = PlannerClient(http, planner_url=settings.planner_base_url)
-    install_common(app, service="landing", max_body_bytes=body_limit)
+    install_common(app, service="landing", max_body_bytes=body_limit, refusal=refusal_page)
     _install_html_errors(app)
     app.add_middleware(PageHeaders)
     app.mount(

@@ -97,6 +97,7 @@ TEXT: dict[Locale, dict[str, str]] = {
         "back_home": "Back to the home page",
         "nothing_lost": "Nothing was charged and nothing was lost.",
         "retry_later": "Please try again in a moment.",
+        "smaller_request": "Upload a smaller file, or split the plan into smaller ones.",
     },
     "tr": {
         "site": "gw_stack Planlayıcı",
@@ -181,6 +182,7 @@ TEXT: dict[Locale, dict[str, str]] = {
         "back_home": "Ana sayfaya dön",
         "nothing_lost": "Sizden ücret alınmadı ve hiçbir şey kaybolmadı.",
         "retry_later": "Lütfen biraz sonra tekrar deneyin.",
+        "smaller_request": "Daha küçük bir dosya yükleyin ya da planı daha küçük planlara bölün.",
     },
 }
 
@@ -204,6 +206,7 @@ ERROR_HINTS: dict[str, str] = {
     "SERVICE_UNAVAILABLE": "nothing_lost",
     "IDEMPOTENCY_KEY_IN_PROGRESS": "retry_later",
     "RATE_LIMITED": "nothing_lost",
+    "PAYLOAD_TOO_LARGE": "smaller_request",
 }
 
 

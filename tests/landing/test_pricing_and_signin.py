@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -183,3 +184,47 @@ class TestLanguageAndHeaders:
         body = (await site.client.get("/health")).json()
         assert body["status"] == "ok"
         assert body["service"] == "landing"
+
+
+class TestOversizedRequests:
+    """Refused before any route runs, yet a person still reads a page, in their language."""
+
+    TOO_BIG = 5 * 1024 * 1024  # over LANDING_MAX_UPLOAD_BYTES, the largest body landing reads
+
+    async def test_an_oversized_form_post_is_a_page(self, site: Site) -> None:
+        response = await site.client.post(
+            "/signin",
+            data={"email": "x" * self.TOO_BIG, "csrf": await site.csrf()},
+            headers={"Accept-Language": "tr-TR"},
+        )
+        assert response.status_code == 413
+        assert response.headers["content-type"].startswith("text/html")
+        assert response.headers["connection"] == "close"
+        assert 'data-testid="error" data-code="PAYLOAD_TOO_LARGE"' in response.text
+        assert "İstek çok büyük." in response.text
+        assert "Daha küçük bir dosya yükleyin" in response.text
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+    async def test_an_upload_streamed_past_the_limit_is_a_page(self, site: Site) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.json"\r\n\r\n'
+            for _ in range(self.TOO_BIG // 65536 + 1):
+                yield b"x" * 65536
+
+        response = await site.client.post(
+            "/app/plans/upload",
+            content=chunks(),  # no Content-Length: the limit holds while reading
+            headers={"Content-Type": "multipart/form-data; boundary=b", "Accept-Language": "en"},
+        )
+        assert response.status_code == 413
+        assert "The request is too large." in response.text
+        assert "Upload a smaller file" in response.text
+
+    async def test_an_api_client_gets_the_json_envelope(self, site: Site) -> None:
+        response = await site.client.post(
+            "/signin",
+            content=b" " * self.TOO_BIG,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
