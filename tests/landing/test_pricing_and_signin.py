@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.common.server import MAX_HEADER_BYTES
 from services.common.settings import Settings
 from services.landing.formatting import money
 from services.landing.web import account_for_email, safe_next, set_session
@@ -228,3 +229,10 @@ class TestOversizedRequests:
         )
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+    async def test_oversized_headers_on_a_page_visit_are_a_page(self, site: Site) -> None:
+        response = await site.client.get(
+            "/", headers={"Accept": "text/html", "X-Padding": "x" * (MAX_HEADER_BYTES + 1)}
+        )
+        assert response.status_code == 431
+        assert 'data-code="REQUEST_HEADERS_TOO_LARGE"' in response.text
