@@ -17,10 +17,12 @@ from typing import Any
 import httpx
 import msgspec
 
-from services.common.auth import verify_token
+from services.common.auth import CurrentAccount, verify_token
 from services.common.errors import AppError
 from services.common.settings import Settings
+from services.planner import gating
 from services.planner.app import create_app as create_planner
+from services.planner.context import account_access
 from services.planner.engine import (
     PlanInvalid,
     PlanJSONInvalid,
@@ -29,6 +31,7 @@ from services.planner.engine import (
     to_csv,
     to_ics,
 )
+from services.planner.gating import Tier
 
 TIERS = {
     "free": {
@@ -46,6 +49,13 @@ TIERS = {
         "maxTasksPerPlan": 20000,
     },
 }
+
+
+@dataclass(frozen=True)
+class _TierOnly:
+    """The part of the planner's access answer its CSV import reads."""
+
+    feature_access: gating.FeatureAccess
 
 
 @dataclass
@@ -82,7 +92,13 @@ class PlannerStandIn(httpx.AsyncBaseTransport):
     calls: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._real = httpx.ASGITransport(app=create_planner(self.settings))
+        planner = create_planner(self.settings)
+        # The CSV import applies the account's tier: this stand-in's, not billing_api's.
+        planner.dependency_overrides[account_access] = self._access_of
+        self._real = httpx.ASGITransport(app=planner)
+
+    async def _access_of(self, account_id: CurrentAccount) -> _TierOnly:
+        return _TierOnly(gating.TIERS[Tier.PAID if account_id in self.paid else Tier.FREE])
 
     def tier(self, account: str) -> dict[str, Any]:
         return TIERS["paid" if account in self.paid else "free"]

@@ -320,6 +320,17 @@ class TestCsvUpload:
         found = re.findall(r'data-testid="csv-problem"><strong>([^<]+)</strong>', page.text)
         assert found[0].startswith("Row 2, column “duration”")
 
+    async def test_more_rows_than_the_free_tier_allows(self, app_site: AppSite) -> None:
+        rows = "".join(f"t{i},Task {i},1,\n" for i in range(201))
+        csv = ("id,name,duration,predecessors\n" + rows).encode()
+        page = await app_site.upload("/app/plans/csv", "big.csv", csv, start="2027-01-04")
+        assert page.status_code == 413
+        assert 'data-testid="csv-problems"' in page.text
+        assert "201 tasks; at most 200" in page.text
+        app_site.planner.paid.add(ACCOUNT)  # a paid account's file of the same rows opens
+        page = await app_site.upload("/app/plans/csv", "big.csv", csv, start="2027-01-04")
+        assert page.status_code == 303
+
 
 class TestLimitsAndTrouble:
     async def test_billing_trouble_is_a_quiet_note(self, app_site: AppSite) -> None:
