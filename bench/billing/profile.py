@@ -64,6 +64,11 @@ def bucket_of(frames: list[str]) -> str:
     # uvloop's loop is C: a sample whose innermost Python frame is the runner is waiting.
     if not frames or frames[-1].startswith("Runner.run ("):
         return IDLE
+    # The server itself at the innermost frame: parsing, or writing the answer to the
+    # socket (a send called from the response, which would otherwise count as serialization).
+    name, pattern = LAYERS[-1]
+    if re.search(pattern, frames[-1]):
+        return name
     for name, pattern in BUCKETS:
         if any(re.search(pattern, frame) for frame in frames):
             return name
