@@ -80,7 +80,7 @@ class Action(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    kind: str  # "attempt", "session" or "subscription"
+    kind: str  # "attempt", "session", "subscription", or "listing" (of the sessions)
     id: str
     action: Action
     detail: str  # in words, for the operator
@@ -105,8 +105,7 @@ class Report:
 
     @property
     def changes(self) -> list[Item]:
-        quiet = (Action.UNCHANGED,)
-        return [item for item in self.items if item.action not in quiet]
+        return [item for item in self.items if item.action != Action.UNCHANGED]
 
     def summary(self) -> str:
         checked = {kind: sum(i.kind == kind for i in self.items) for kind in _KINDS}
@@ -226,7 +225,7 @@ class _Pass:
                 lambda: self._context.provider.list_checkouts(created_since=now - LOOKBACK)
             )
         except ProviderUnavailable as exc:
-            self._failed("session", "(listing)", exc)
+            self._failed("listing", "checkout sessions", exc)
             return
         ours = [found for found in listed if _looks_ours(found)]
         recorded = await self._recorded_sessions([found.state.session_id for found in ours])

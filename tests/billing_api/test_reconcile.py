@@ -288,7 +288,7 @@ class TestSubscriptions:
 
         report = await reconcile(context)  # nothing pending, nothing living
 
-        assert [(item.kind, item.id) for item in report.items] == [("session", "(listing)")]
+        assert [(item.kind, item.id) for item in report.items] == [("listing", "checkout sessions")]
         assert (await subscription_of(context, paid.subscription_id)).status == "canceled"
 
 
