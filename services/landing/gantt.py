@@ -854,9 +854,14 @@ def _link_path(axis: _Axis, pred: _Row, sy: float, succ: _Row, ty: float, kind: 
         else:
             width = axis.end(succ.finish) - axis.x(succ.start)
             entry_x, reach = tx + min(6.0, width / 2), BAR_H / 2
+        entry_y = ty - reach if down else ty + reach
         if entry_x >= sx + 3:
-            entry_y = ty - reach if down else ty + reach
             return f"M{_n(sx)},{_n(sy)} H{_n(entry_x)} V{_n(entry_y)}"
+        if tx >= sx - 0.5:
+            # Starts where the predecessor ends, but too thin for the elbow (a day is a
+            # pixel or two on a long plan's axis): drop straight onto its start, since the
+            # detour along the row edge would be bigger than both bars.
+            return f"M{_n(sx)},{_n(sy)} H{_n(max(sx, tx))} V{_n(entry_y)}"
     if kind == "SS":
         left = min(sx, tx) - _ARROW_STUB
         return f"M{_n(sx)},{_n(sy)} H{_n(left)} V{_n(ty)} H{_n(tx)}"

@@ -146,6 +146,13 @@ class TestWhatTheChartShows:
             assert arrow.get("d", "").startswith("M")
             assert arrow.get("marker-end", "").startswith("url(#gantt-arrow")
 
+    def test_links_between_thin_bars_drop_straight_onto_the_successor(self) -> None:
+        # Two years at Fit: a day is about a pixel, too little for an elbow into the bar.
+        _, root = draw(chain_of_days(250), fit_px=800)
+        paths = [a.get("d", "") for a in with_class(root, "link", "path")]
+        assert len(paths) == 199
+        assert all(d.count("V") == 1 and d.count("H") == 1 for d in paths), paths[:3]
+
     def test_summaries_are_brackets_with_indented_children(self) -> None:
         doc = document(
             [task("phase", None), task("a", 2, parent="phase"), task("b", 3, "a", parent="phase")]
