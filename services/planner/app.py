@@ -18,6 +18,7 @@ from services.planner.access_lookup import AccessLookup
 from services.planner.billing_client import BillingClient, CircuitBreaker
 from services.planner.compile_slots import CompileSlots, lease_engine
 from services.planner.context import PlannerContext
+from services.planner.gating import TIERS
 from services.planner.routes import (
     billing,
     billing_events,
@@ -64,7 +65,11 @@ def create_app(
                     cooldown_s=settings.planner_billing_breaker_cooldown_s,
                 ),
             )
-            slots = CompileSlots(leases, lease_s=settings.planner_compile_lease_s)
+            slots = CompileSlots(
+                leases,
+                lease_s=settings.planner_compile_lease_s,
+                limits={tier.max_concurrent_plans for tier in TIERS.values()},
+            )
             app.state.planner = PlannerContext(
                 settings=settings,
                 sessions=sessions,

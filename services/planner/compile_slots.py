@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -219,19 +219,25 @@ def lease_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
     """
     if is_sqlite(url):
         return write_engine
+    # Kept connections only (see create_engine): an overflow one would be a new backend
+    # for each lease taken beyond the pool. A statement holds one for a round trip, so
+    # five serve many compiles at once; a sixth waits a moment for one.
     return create_engine(
         url,
-        pool_size=2,
-        max_overflow=8,
+        pool_size=5,
+        max_overflow=0,
         connect_args={"server_settings": {"synchronous_commit": "off"}},
     )
 
 
 class CompileSlots:
-    def __init__(self, engine: AsyncEngine, *, lease_s: float) -> None:
+    def __init__(self, engine: AsyncEngine, *, lease_s: float, limits: Iterable[int] = ()) -> None:
+        """``limits``: the maxConcurrentPlans values to compile the statement for now
+        rather than on a first compile (others are compiled when first asked for)."""
         self.engine = engine
         self.lease = timedelta(seconds=lease_s)
-        self._take: dict[int, _Driver] = {}
+        dialect = engine.dialect.name
+        self._take = {limit: _Driver(engine, _take_statement(dialect, limit)) for limit in limits}
         self._release = _Driver(engine, _RELEASE)
         database = engine.url.database
         self._inline = (
