@@ -19,7 +19,11 @@ interleaved round by round so that machine noise falls on every row alike:
 * … billing down        the same two with billing_api refusing connections, the
                         breaker open, the refresh age 0 (so every request asks
                         billing and is answered ``circuit_open`` at once) and the
-                        last known access used stale.
+                        last known access used stale;
+* PostgreSQL round trip ``SELECT 1`` on the compile slots' pool, sent as a slot
+                        statement is (PostgreSQL only): a slot costs two of these,
+                        so on a loaded database server this is what the gated rows
+                        cannot go below.
 
 "Warm" runs the shipped cache settings (0.5 s in process, 30 s before billing is
 read again), so now and then a request reads the last known access from the
@@ -152,13 +156,29 @@ async def planner(settings: Settings, billing: StandIn) -> AsyncIterator[httpx.A
             yield c
 
 
-async def timed(call: Callable[[], Awaitable[httpx.Response]]) -> float:
+async def timed(call: Callable[[], Awaitable[httpx.Response | None]]) -> float:
     started = time.perf_counter()
     response = await call()
     elapsed = time.perf_counter() - started
-    if response.status_code != 200:
+    if response is not None and response.status_code != 200:
         raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
     return elapsed * 1000
+
+
+ROUND_TRIP = "PostgreSQL round trip (SELECT 1)"
+
+
+def round_trip(app: FastAPI) -> Callable[[], Awaitable[None]]:
+    """One statement on the compile slots' own pool, the way a slot statement is sent:
+    the floor under what a slot costs on PostgreSQL (two of these)."""
+    engine = app.state.planner.slots.engine
+
+    async def select_one() -> None:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.fetchval("SELECT 1")
+
+    return select_one
 
 
 async def _admin(statement: str) -> None:
@@ -224,7 +244,7 @@ async def run(urls: dict[str, str], rounds: int) -> dict[str, list[float]]:
         def post(client: httpx.AsyncClient, path: str, name: str) -> Awaitable[httpx.Response]:
             return client.post(path, content=body, headers=headers[name])
 
-        rows: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
+        rows: dict[str, Callable[[], Awaitable[httpx.Response | None]]] = {
             "compile alone": lambda: post(warm, "/bench/compile", "warm"),
             "compile gated": lambda: post(warm, "/v1/plan/compile", "warm"),
             "compile gated, no compile slot": lambda: post(noslots, "/v1/plan/compile", "noslots"),
@@ -241,6 +261,8 @@ async def run(urls: dict[str, str], rounds: int) -> dict[str, list[float]]:
                 down, "/v1/plan/compile_with_access_preview", "down"
             ),
         }
+        if warm.app.state.planner.slots.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
+            rows[ROUND_TRIP] = round_trip(warm.app)  # type: ignore[attr-defined]
         for call in rows.values():  # warm up imports and connection pools
             for _ in range(5):
                 await timed(call)
@@ -287,7 +309,8 @@ def report(backend: str, samples: dict[str, list[float]]) -> dict[str, Any]:
     print(f"\n{backend}: {TASKS}-task plan, {rounds} rounds, in process\n")
     print(f"{'request':<44} {'median ms':>10} {'p90 ms':>8} {'vs alone':>10}")
     for name, values in samples.items():
-        extra = "" if name.startswith("access_preview") else f"{added(name):+9.3f}"
+        standalone = name.startswith("access_preview") or name == ROUND_TRIP
+        extra = "" if standalone else f"{added(name):+9.3f}"
         print(f"{name:<44} {median[name]:>10.3f} {p90(values):>8.3f} {extra:>10}")
     print()
     for name, ok, value in targets:
