@@ -26,6 +26,7 @@ from services.common.errors import (
     error_responses,
     preferred_locale,
 )
+from services.common.gc_tuning import frozen_after_startup
 from services.common.request_context import bind_request_id, new_request_id, reset_request_id
 from services.common.schemas import ErrorEnvelope
 from services.common.server import MAX_HEADER_BYTES, MAX_HEADER_COUNT
@@ -213,7 +214,16 @@ def install_common(
     app: FastAPI, *, service: str, max_body_bytes: int, refusal: Refusal | None = None
 ) -> None:
     """Attach middleware and exception handlers; call once from each app factory.
-    ``refusal`` words the frame's own refusals (JSON unless it gives a response)."""
+    ``refusal`` words the frame's own refusals (JSON unless it gives a response).
+    Once the app's own start-up has run, its start-up heap is frozen out of the garbage
+    collector's reach (``services/common/gc_tuning.py``) unless its settings say not to."""
+    app.router.lifespan_context = frozen_after_startup(
+        app.router.lifespan_context,
+        enabled=lambda app: (
+            getattr(app.state, "settings", None) is None
+            or app.state.settings.gc_freeze_after_startup
+        ),
+    )
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:

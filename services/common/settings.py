@@ -48,6 +48,9 @@ class Settings(BaseSettings):
 
     gw_env: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
+    # Freeze the start-up heap out of the garbage collector's reach once a service has
+    # started (services/common/gc_tuning.py); off only to measure what it buys.
+    gc_freeze_after_startup: bool = True
 
     billing_api_base_url: str = "http://127.0.0.1:19100"
     planner_base_url: str = "http://127.0.0.1:19200"
