@@ -1,9 +1,11 @@
-"""Real databases for tests: a SQLite file per test, and a fresh PostgreSQL database per run.
+"""Real databases for tests: a SQLite file per test, a fresh PostgreSQL database per run,
+and a key prefix of its own per test in Redis.
 
 A test's SQLite file is a copy of a template migrated once per session (migrating
 takes far longer than copying). PostgreSQL is the production database, so the
-suite runs against it too. Under ``CI=true`` an unreachable server fails the run;
-elsewhere those tests skip with the reason shown.
+suite runs against it too; Redis is where a planner may count its compile slots.
+Under ``CI=true`` an unreachable server fails the run; elsewhere those tests skip
+with the reason shown.
 """
 
 from __future__ import annotations
@@ -12,18 +14,21 @@ import asyncio
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import redis.asyncio
+from redis.exceptions import RedisError
 
 from services.common.migrate import upgrade
 from tests.environment import missing
 
 POSTGRES_ADMIN_DSN = os.environ.get("GW_TEST_POSTGRES_DSN", "postgresql://root@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("GW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def run_blocking(coroutine: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -63,6 +68,26 @@ def fresh_postgres_database(label: str) -> Iterator[str]:
         yield f"{base}/{name}"
     finally:
         run_blocking(lambda: admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@asynccontextmanager
+async def redis_key_prefix() -> AsyncIterator[str]:
+    """A key prefix no other test uses; every key under it is deleted afterwards."""
+    client = redis.asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+    try:
+        try:
+            await client.ping()
+        except (RedisError, OSError) as exc:
+            missing(f"Redis at {REDIS_URL} is unreachable: {exc}")
+        prefix = f"gwtest:{secrets.token_hex(6)}:"
+        try:
+            yield prefix
+        finally:
+            keys = [key async for key in client.scan_iter(match=prefix + "*")]
+            if keys:
+                await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 def sqlite_url(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""What gating costs a request: ``python -m bench.gating [--quick] [--backend sqlite|postgresql]``.
+"""What gating costs a request: ``python -m bench.gating [--quick] [--backend …] [--no-redis]``.
 
 In one process, one run per database (SQLite in a temporary folder; PostgreSQL a
 random-named database, dropped afterwards), the planner app in process (httpx
@@ -23,7 +23,13 @@ interleaved round by round so that machine noise falls on every row alike:
 * PostgreSQL round trip ``SELECT 1`` on the compile slots' pool, sent as a slot
                         statement is (PostgreSQL only): a slot costs two of these,
                         so on a loaded database server this is what the gated rows
-                        cannot go below.
+                        cannot go below;
+* … Redis compile slots compile gated in an app whose compile slots are counted in
+                        Redis (``PLANNER_REDIS_URL``, ``--redis-url``, on by
+                        default; ``--no-redis`` leaves these rows out), the access
+                        lookup still in the database;
+* Redis round trip      ``PING`` on that app's Redis client: a Redis slot costs two
+                        (the take script and the release).
 
 "Warm" runs the shipped cache settings (0.5 s in process, 30 s before billing is
 read again), so now and then a request reads the last known access from the
@@ -33,8 +39,10 @@ dependency of every request from its signature, which cost the rows that used it
 about 2 ms a request and made the access lookup look expensive.
 
 Prints a table (median and p90 in ms) and PASS/FAIL for the targets: gating adds
-under 1 ms at the median with a warm cache, under 5 ms with billing down and the
-breaker open. Writes ``bench/results/gating.json``; exits 1 if a target fails.
+under 1 ms at the median with a warm cache (with the slots in the database, and
+in Redis), under 5 ms with billing down and the breaker open. The apps log at
+WARNING only, so the table is not lost among a log line per request. Writes
+``bench/results/gating.json``; exits 1 if a target fails.
 """
 
 from __future__ import annotations
@@ -64,12 +72,14 @@ from services.common.auth import AppSettings, CurrentAccount, mint_token
 from services.common.migrate import upgrade
 from services.common.settings import Settings
 from services.planner.compile_slots import CompileSlots
+from services.planner.compile_slots_redis import RedisSlots
 from services.planner.engine import compile_plan
 from services.planner.routes.plan_compile import run_compiler
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "gating.json"
 TASKS = 50
 POSTGRES_ADMIN_DSN = os.environ.get("GW_TEST_POSTGRES_DSN", "postgresql://root@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("GW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def plan_body(tasks: int) -> bytes:
@@ -166,6 +176,9 @@ async def timed(call: Callable[[], Awaitable[httpx.Response | None]]) -> float:
 
 
 ROUND_TRIP = "PostgreSQL round trip (SELECT 1)"
+REDIS_GATED = "compile gated, Redis compile slots"
+REDIS_ROUND_TRIP = "Redis round trip (PING)"
+STANDALONE = (ROUND_TRIP, REDIS_ROUND_TRIP)
 
 
 def round_trip(app: FastAPI) -> Callable[[], Awaitable[None]]:
@@ -179,6 +192,17 @@ def round_trip(app: FastAPI) -> Callable[[], Awaitable[None]]:
             await raw.driver_connection.fetchval("SELECT 1")
 
     return select_one
+
+
+def redis_ping(app: FastAPI) -> Callable[[], Awaitable[None]]:
+    """One command on the Redis compile slots' client: a Redis slot costs two."""
+    slots = app.state.planner.slots
+    assert isinstance(slots, RedisSlots), "PLANNER_REDIS_URL did not reach the app"
+
+    async def ping() -> None:
+        await slots.client.ping()
+
+    return ping
 
 
 async def _admin(statement: str) -> None:
@@ -208,22 +232,39 @@ def databases(backend: str, names: list[str]) -> Iterator[dict[str, str]]:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
-async def run(urls: dict[str, str], rounds: int) -> dict[str, list[float]]:
+async def run(urls: dict[str, str], rounds: int, redis_url: str) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {}
     body = plan_body(TASKS)
     for url in set(urls.values()):
         await upgrade("planner", url)
-    base: dict[str, Any] = {"gw_env": "test", "billing_api_base_url": "http://billing.bench"}
+    # WARNING: the request log (a JSON line per request) would bury the table.
+    base: dict[str, Any] = {
+        "gw_env": "test",
+        "billing_api_base_url": "http://billing.bench",
+        "log_level": "WARNING",
+    }
 
     def settings(name: str, **extra: Any) -> Settings:
         return Settings(_env_file=None, planner_database_url=urls[name], **base, **extra)
 
-    billing = {name: StandIn(f"acc_bench_{name}") for name in urls}
-    async with (
-        planner(settings("warm"), billing["warm"]) as warm,
-        planner(settings("down", planner_access_refresh_s=0), billing["down"]) as down,
-        planner(settings("noslots"), billing["noslots"]) as noslots,
-    ):
+    # The Redis app's account is this run's own: another run may share the Redis.
+    billing = {
+        name: StandIn(f"acc_bench_{name}" + (f"_{secrets.token_hex(4)}" if name == "redis" else ""))
+        for name in urls
+    }
+    async with contextlib.AsyncExitStack() as stack:
+        warm = await stack.enter_async_context(planner(settings("warm"), billing["warm"]))
+        down = await stack.enter_async_context(
+            planner(settings("down", planner_access_refresh_s=0), billing["down"])
+        )
+        noslots = await stack.enter_async_context(planner(settings("noslots"), billing["noslots"]))
+        in_redis = (
+            await stack.enter_async_context(
+                planner(settings("redis", planner_redis_url=redis_url), billing["redis"])
+            )
+            if redis_url
+            else None
+        )
         headers = {
             name: {"Authorization": f"Bearer {mint_token(stand_in.account, settings(name))}"}
             for name, stand_in in billing.items()
@@ -263,6 +304,10 @@ async def run(urls: dict[str, str], rounds: int) -> dict[str, list[float]]:
         }
         if warm.app.state.planner.slots.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
             rows[ROUND_TRIP] = round_trip(warm.app)  # type: ignore[attr-defined]
+        if in_redis is not None:
+            await in_redis.get("/v1/billing/access_preview", headers=headers["redis"])
+            rows[REDIS_GATED] = lambda: post(in_redis, "/v1/plan/compile", "redis")
+            rows[REDIS_ROUND_TRIP] = redis_ping(in_redis.app)  # type: ignore[attr-defined]
         for call in rows.values():  # warm up imports and connection pools
             for _ in range(5):
                 await timed(call)
@@ -299,6 +344,17 @@ def report(backend: str, samples: dict[str, list[float]]) -> dict[str, Any]:
             added("compile gated") < 1.0,
             f"{added('compile gated'):+.3f} ms",
         ),
+        *(
+            [
+                (
+                    "gating adds < 1 ms at the median (compile, warm cache, Redis compile slots)",
+                    added(REDIS_GATED) < 1.0,
+                    f"{added(REDIS_GATED):+.3f} ms",
+                )
+            ]
+            if REDIS_GATED in median
+            else []
+        ),
         (
             "gating adds < 5 ms with billing down and the breaker open",
             added("compile_with_access_preview, billing down") < 5.0,
@@ -309,7 +365,7 @@ def report(backend: str, samples: dict[str, list[float]]) -> dict[str, Any]:
     print(f"\n{backend}: {TASKS}-task plan, {rounds} rounds, in process\n")
     print(f"{'request':<44} {'median ms':>10} {'p90 ms':>8} {'vs alone':>10}")
     for name, values in samples.items():
-        standalone = name.startswith("access_preview") or name == ROUND_TRIP
+        standalone = name.startswith("access_preview") or name in STANDALONE
         extra = "" if standalone else f"{added(name):+9.3f}"
         print(f"{name:<44} {median[name]:>10.3f} {p90(values):>8.3f} {extra:>10}")
     print()
@@ -331,12 +387,18 @@ def main() -> int:
         action="append",
         help="the planner's database (repeatable; default both)",
     )
+    parser.add_argument(
+        "--redis-url", default=REDIS_URL, help="the Redis of the Redis compile slots rows"
+    )
+    parser.add_argument("--no-redis", action="store_true", help="leave the Redis rows out")
     args = parser.parse_args()
     os.environ.update(GW_ENV_FILE=os.devnull)
+    redis_url = "" if args.no_redis else args.redis_url
     results: dict[str, Any] = {}
     for backend in args.backend or ["sqlite", "postgresql"]:
-        with databases(backend, ["warm", "down", "noslots"]) as urls:
-            samples = asyncio.run(run(urls, 50 if args.quick else 400))
+        names = ["warm", "down", "noslots"] + (["redis"] if redis_url else [])
+        with databases(backend, names) as urls:
+            samples = asyncio.run(run(urls, 50 if args.quick else 400, redis_url))
         results[backend] = report(backend, samples)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     planner_access_refresh_s: float = 30.0
     planner_access_max_stale_s: float = 86_400.0
     planner_compile_lease_s: float = 120.0
+    # Where compile slots are counted: empty, the planner's database; a redis:// URL,
+    # that Redis (docs/planner_gating.md).
+    planner_redis_url: str = ""
 
     @field_validator("billing_events_subscribers", "redirect_allowed_origins", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.api_docs import install_api_docs
 from services.common.db import create_engine, sessionmaker_for
@@ -16,7 +17,8 @@ from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
 from services.planner.access_lookup import AccessLookup
 from services.planner.billing_client import BillingClient, CircuitBreaker
-from services.planner.compile_slots import CompileSlots, lease_engine
+from services.planner.compile_slots import CompileSlots, DatabaseSlots, lease_engine
+from services.planner.compile_slots_redis import RedisSlots, redis_client
 from services.planner.context import PlannerContext
 from services.planner.gating import TIERS
 from services.planner.routes import (
@@ -42,6 +44,19 @@ each of them in `errors`.
 """
 
 
+def compile_slots_for(settings: Settings, leases: AsyncEngine) -> CompileSlots:
+    """Counted in Redis when PLANNER_REDIS_URL is set, else in the planner's database."""
+    if settings.planner_redis_url:
+        return RedisSlots(
+            redis_client(settings.planner_redis_url), lease_s=settings.planner_compile_lease_s
+        )
+    return DatabaseSlots(
+        leases,
+        lease_s=settings.planner_compile_lease_s,
+        limits={tier.max_concurrent_plans for tier in TIERS.values()},
+    )
+
+
 def create_app(
     settings: Settings | None = None, *, billing_transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
@@ -65,11 +80,7 @@ def create_app(
                     cooldown_s=settings.planner_billing_breaker_cooldown_s,
                 ),
             )
-            slots = CompileSlots(
-                leases,
-                lease_s=settings.planner_compile_lease_s,
-                limits={tier.max_concurrent_plans for tier in TIERS.values()},
-            )
+            slots = compile_slots_for(settings, leases)
             app.state.planner = PlannerContext(
                 settings=settings,
                 sessions=sessions,
@@ -86,7 +97,7 @@ def create_app(
             try:
                 yield
             finally:
-                slots.close()
+                await slots.close()
         if leases is not engine:
             await leases.dispose()
         await engine.dispose()

@@ -1,22 +1,27 @@
 """maxConcurrentPlans: how many compilations one account may run at once, on every replica.
 
-Each running compilation holds one of the account's numbered slots, a row in
-the planner's database with a lease. A slot is taken in a single statement, an
-insert of the first slot nobody holds that on conflict updates the row only if
-its lease has expired, so two processes sharing PostgreSQL (or SQLite) can never
-both hold one. A process that crashes mid-compile leaves a lease that expires
-after PLANNER_COMPILE_LEASE_S; nobody has to clean up after it.
+``CompileSlots`` is what the routes hold a slot through; where the slots are
+counted is its store: the planner's database (``DatabaseSlots``, the default) or,
+with ``PLANNER_REDIS_URL`` set, Redis (``compile_slots_redis.RedisSlots``).
+
+In the database, each running compilation holds one of the account's numbered
+slots, a row with a lease. A slot is taken in a single statement, an insert of
+the first slot nobody holds that on conflict updates the row only if its lease
+has expired, so two processes sharing PostgreSQL (or SQLite) can never both hold
+one. A process that crashes mid-compile leaves a lease that expires after
+PLANNER_COMPILE_LEASE_S; nobody has to clean up after it.
 
 A compile pays one statement to take its slot and one to give it back, each
 its own transaction, sent straight to the driver (see ``_Driver``). A process
-that already holds all of an account's slots refuses without asking the
-database: what it holds is a part of what the database counts.
+that already holds all of an account's slots refuses without asking the store:
+what it holds is a part of what the store counts.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -65,7 +70,7 @@ _OFFSET = bindparam("offset", type_=Integer)
 @dataclass(frozen=True, slots=True)
 class Lease:
     account_id: str
-    slot: int
+    slot: int | None  # the database's numbered slot; Redis's are not numbered
     holder: str
 
 
@@ -230,29 +235,19 @@ def lease_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
     )
 
 
-class CompileSlots:
-    def __init__(self, engine: AsyncEngine, *, lease_s: float, limits: Iterable[int] = ()) -> None:
-        """``limits``: the maxConcurrentPlans values to compile the statement for now
-        rather than on a first compile (others are compiled when first asked for)."""
-        self.engine = engine
-        self.lease = timedelta(seconds=lease_s)
-        dialect = engine.dialect.name
-        self._take = {limit: _Driver(engine, _take_statement(dialect, limit)) for limit in limits}
-        self._release = _Driver(engine, _RELEASE)
-        database = engine.url.database
-        self._inline = (
-            _InlineSqlite(database)
-            if self._release.sqlite and database and database != ":memory:"
-            else None
-        )
+class CompileSlots(ABC):
+    """An account's slots, counted by a store shared by every replica (``_taken`` and
+    ``_give_back``), with what this process holds counted in front of it."""
+
+    def __init__(self) -> None:
         self._held: Counter[str] = Counter()  # slots this process holds, per account
 
     async def acquire(self, account_id: str, limit: int) -> Lease | None:
         """A slot taken for ``account_id``, or None when all ``limit`` are held."""
         if self._held[account_id] >= limit:
             return None
-        # Counted before the database is asked, so the compiles of this process that
-        # ask at the same moment see each other.
+        # Counted before the store is asked, so the compiles of this process that ask
+        # at the same moment see each other.
         self._held[account_id] += 1
         try:
             lease = await self._taken(account_id, limit)
@@ -265,18 +260,11 @@ class CompileSlots:
 
     async def release(self, lease: Lease) -> None:
         self._forget(lease.account_id)
-        await self._release.rows(
-            {"account_id": lease.account_id, "slot": lease.slot, "holder": lease.holder},
-            self._inline,
-        )
-        if self._inline and self._inline.since_checkpoint >= self._inline.CHECKPOINT_EVERY:
-            self._inline.since_checkpoint = 0
-            await self._release.checkpoint()
+        await self._give_back(lease)
 
-    def close(self) -> None:
-        """Close this process's inline SQLite connection (the app's lifespan ends)."""
-        if self._inline is not None:
-            self._inline.close()
+    @abstractmethod
+    async def close(self) -> None:
+        """Let go of the store's connections (the app's lifespan ends)."""
 
     @asynccontextmanager
     async def hold(self, account_id: str, limit: int) -> AsyncIterator[None]:
@@ -292,6 +280,51 @@ class CompileSlots:
             yield
         finally:
             await self.release(lease)
+
+    @abstractmethod
+    async def _taken(self, account_id: str, limit: int) -> Lease | None:
+        """A slot of the ``limit`` taken in the store, or None when all are held."""
+
+    @abstractmethod
+    async def _give_back(self, lease: Lease) -> None:
+        """The lease's slot given back, if it is still this lease's."""
+
+    def _forget(self, account_id: str) -> None:
+        self._held[account_id] -= 1
+        if self._held[account_id] <= 0:
+            del self._held[account_id]
+
+
+class DatabaseSlots(CompileSlots):
+    def __init__(self, engine: AsyncEngine, *, lease_s: float, limits: Iterable[int] = ()) -> None:
+        """``limits``: the maxConcurrentPlans values to compile the statement for now
+        rather than on a first compile (others are compiled when first asked for)."""
+        super().__init__()
+        self.engine = engine
+        self.lease = timedelta(seconds=lease_s)
+        dialect = engine.dialect.name
+        self._take = {limit: _Driver(engine, _take_statement(dialect, limit)) for limit in limits}
+        self._release = _Driver(engine, _RELEASE)
+        database = engine.url.database
+        self._inline = (
+            _InlineSqlite(database)
+            if self._release.sqlite and database and database != ":memory:"
+            else None
+        )
+
+    async def _give_back(self, lease: Lease) -> None:
+        await self._release.rows(
+            {"account_id": lease.account_id, "slot": lease.slot, "holder": lease.holder},
+            self._inline,
+        )
+        if self._inline and self._inline.since_checkpoint >= self._inline.CHECKPOINT_EVERY:
+            self._inline.since_checkpoint = 0
+            await self._release.checkpoint()
+
+    async def close(self) -> None:
+        """Close this process's inline SQLite connection."""
+        if self._inline is not None:
+            self._inline.close()
 
     async def _taken(self, account_id: str, limit: int) -> Lease | None:
         take = self._take.get(limit)
@@ -318,8 +351,3 @@ class CompileSlots:
             if rows:
                 return Lease(account_id, int(rows[0][0]), holder)
         return None
-
-    def _forget(self, account_id: str) -> None:
-        self._held[account_id] -= 1
-        if self._held[account_id] <= 0:
-            del self._held[account_id]

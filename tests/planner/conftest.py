@@ -15,10 +15,18 @@ from sqlalchemy import text
 from services.common.db import create_engine
 from services.common.migrate import upgrade
 from services.planner.app import create_app
+from services.planner.compile_slots import DatabaseSlots, lease_engine
+from services.planner.compile_slots_redis import RedisSlots, redis_client
 from services.planner.models import Base
-from tests.databases import SqliteTemplates, fresh_postgres_database, run_blocking
+from tests.databases import (
+    REDIS_URL,
+    SqliteTemplates,
+    fresh_postgres_database,
+    redis_key_prefix,
+    run_blocking,
+)
 from tests.planner.billing_standin import BillingStandIn
-from tests.planner.support import Planners, planner_settings
+from tests.planner.support import Planners, Replicas, planner_settings
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +41,12 @@ async def planner_db_url(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, sqlite_templates: SqliteTemplates
 ) -> str:
     """A migrated, empty planner database on the backend under test."""
+    return await empty_planner_database(backend, tmp_path, request, sqlite_templates)
+
+
+async def empty_planner_database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, sqlite_templates: SqliteTemplates
+) -> str:
     if backend == "sqlite":
         return sqlite_templates.copy("planner", tmp_path / "planner.db")
     url = str(request.getfixturevalue("postgres_planner_url"))
@@ -42,6 +56,51 @@ async def planner_db_url(
         await connection.execute(text(f"TRUNCATE {tables}"))
     await engine.dispose()
     return url
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ]
+)
+async def replicas(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_templates: SqliteTemplates
+) -> AsyncIterator[Replicas]:
+    """The compile slots of two planner processes sharing one store: the database on
+    each backend, and Redis."""
+    store = str(request.param)
+    if store == "redis":
+        async with redis_key_prefix() as prefix:
+
+            @asynccontextmanager
+            async def in_redis(lease_s: float = 120.0) -> AsyncIterator[tuple[Any, ...]]:
+                pair = tuple(
+                    RedisSlots(redis_client(REDIS_URL), lease_s=lease_s, key_prefix=prefix)
+                    for _ in range(2)
+                )
+                try:
+                    yield pair
+                finally:
+                    for slots in pair:
+                        await slots.close()
+
+            yield in_redis
+        return
+    url = await empty_planner_database(store, tmp_path, request, sqlite_templates)
+
+    @asynccontextmanager
+    async def in_database(lease_s: float = 120.0) -> AsyncIterator[tuple[Any, ...]]:
+        engines = [create_engine(url) for _ in range(2)]
+        leases = [lease_engine(url, engine) for engine in engines]
+        try:
+            yield tuple(DatabaseSlots(engine, lease_s=lease_s) for engine in leases)
+        finally:
+            for engine in {*engines, *leases}:
+                await engine.dispose()
+
+    yield in_database
 
 
 @pytest.fixture

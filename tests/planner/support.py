@@ -1,5 +1,5 @@
 """Helpers for the planner's tests: its settings against a test database, a user's
-Authorization header, and the type of the ``planners`` fixture."""
+Authorization header, and the types of the ``planners`` and ``replicas`` fixtures."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import httpx
 
 from services.common.auth import mint_token
 from services.common.settings import Settings
+from services.planner.compile_slots import CompileSlots
 
 LANDING = "http://landing.test"
 Planners = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+# Two planner processes' compile slots on one store, each lease ``lease_s`` long.
+Replicas = Callable[..., AbstractAsyncContextManager[tuple[CompileSlots, CompileSlots]]]
 
 
 def planner_settings(db_url: str, **overrides: Any) -> Settings:

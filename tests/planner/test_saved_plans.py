@@ -18,10 +18,10 @@ import msgspec
 import pytest
 
 from services.common.db import create_engine
-from services.planner.compile_slots import CompileSlots, lease_engine
+from services.planner.compile_slots import DatabaseSlots, lease_engine
 from tests.databases import SqliteTemplates
 from tests.planner.billing_standin import BillingStandIn
-from tests.planner.support import LANDING, Planners, auth
+from tests.planner.support import LANDING, Planners, Replicas, auth
 
 from .plans import document, task
 
@@ -52,12 +52,12 @@ async def save(planner: httpx.AsyncClient, account: str = "acc_alice") -> dict[s
 @asynccontextmanager
 async def two_processes(
     url: str, *, lease_s: float = 120.0
-) -> AsyncIterator[tuple[CompileSlots, CompileSlots]]:
-    """The compile slots of two planner processes sharing one database."""
+) -> AsyncIterator[tuple[DatabaseSlots, DatabaseSlots]]:
+    """The compile slots of two planner processes sharing one SQLite file."""
     engines = [create_engine(url) for _ in range(2)]
     leases = [lease_engine(url, engine) for engine in engines]
     try:
-        yield CompileSlots(leases[0], lease_s=lease_s), CompileSlots(leases[1], lease_s=lease_s)
+        yield DatabaseSlots(leases[0], lease_s=lease_s), DatabaseSlots(leases[1], lease_s=lease_s)
     finally:
         for engine in {*engines, *leases}:
             await engine.dispose()
@@ -235,41 +235,49 @@ class TestConcurrency:
         response = await planner.post("/v1/plan/compile", content=BODY, headers=auth())
         assert response.status_code == 429
 
-    async def test_processes_sharing_the_database_share_the_limit(
-        self, planner_db_url: str
-    ) -> None:
-        async with two_processes(planner_db_url) as (a, b):
+    async def test_processes_sharing_the_store_share_the_limit(self, replicas: Replicas) -> None:
+        async with replicas() as (a, b):
             first = await a.acquire("acc_alice", 3)
             assert first is not None
             assert await a.acquire("acc_alice", 3) is not None
             assert await b.acquire("acc_alice", 3) is not None
-            assert await b.acquire("acc_alice", 3) is None  # b holds one, the database three
+            assert await b.acquire("acc_alice", 3) is None  # b holds one, the store three
             assert await a.acquire("acc_alice", 3) is None
             await a.release(first)
             assert await b.acquire("acc_alice", 3) is not None
             assert await b.acquire("acc_bob", 1) is not None  # another account's slots
 
-    async def test_simultaneous_takes_never_exceed_the_limit(self, planner_db_url: str) -> None:
-        async with two_processes(planner_db_url) as (a, b):
-            taken = await asyncio.gather(*(slots.acquire("acc_alice", 3) for slots in [a, b] * 10))
-            leases = [lease for lease in taken if lease is not None]
-            assert sorted(lease.slot for lease in leases) == [0, 1, 2]
+    async def test_simultaneous_takes_never_exceed_the_limit(self, replicas: Replicas) -> None:
+        async with replicas() as (a, b):
+            takers = [a, b] * 10
+            taken = await asyncio.gather(*(slots.acquire("acc_alice", 3) for slots in takers))
+            leases = [
+                (slots, lease)
+                for slots, lease in zip(takers, taken, strict=True)
+                if lease is not None
+            ]
+            assert len({lease.holder for _, lease in leases}) == 3
+            numbered = [lease.slot for _, lease in leases if lease.slot is not None]
+            assert len(set(numbered)) == len(numbered)  # no database slot held twice
+            for slots, lease in leases:
+                await slots.release(lease)
+            assert await b.acquire("acc_alice", 3) is not None  # all given back
 
-    async def test_an_expired_lease_frees_its_slot(self, planner_db_url: str) -> None:
-        async with two_processes(planner_db_url, lease_s=1.0) as (crashed, alive):
+    async def test_an_expired_lease_frees_its_slot(self, replicas: Replicas) -> None:
+        async with replicas(lease_s=1.0) as (crashed, alive):
             assert await crashed.acquire("acc_alice", 1) is not None  # and never released
             assert await alive.acquire("acc_alice", 1) is None
             await asyncio.sleep(1.05)
             assert await alive.acquire("acc_alice", 1) is not None
 
-    async def test_a_release_gives_back_only_its_own_lease(self, planner_db_url: str) -> None:
-        async with two_processes(planner_db_url, lease_s=1.0) as (crashed, alive):
+    async def test_a_release_gives_back_only_its_own_lease(self, replicas: Replicas) -> None:
+        async with replicas(lease_s=1.0) as (crashed, alive):
             stale = await crashed.acquire("acc_alice", 1)
             assert stale is not None
             await asyncio.sleep(1.05)
             fresh = await alive.acquire("acc_alice", 1)
             assert fresh is not None
-            assert fresh.slot == stale.slot
+            assert fresh.slot == stale.slot  # the same (numbered, in the database) slot
             await crashed.release(stale)  # came back after its lease ran out: too late
             assert await alive.acquire("acc_alice", 1) is None
 
