@@ -50,8 +50,9 @@ def create_app(
         await engine.dispose()
         await read_engine.dispose()
 
-    engine = create_engine(settings.billing_database_url)
-    read_engine = create_read_engine(settings.billing_database_url)
+    pool_size = settings.database_pool_size
+    engine = create_engine(settings.billing_database_url, pool_size=pool_size)
+    read_engine = create_read_engine(settings.billing_database_url, pool_size=pool_size)
     app = FastAPI(
         title="gw_stack billing_api",
         version=VERSION,

@@ -48,8 +48,9 @@ async def opened(settings: Settings) -> AsyncIterator[BillingContext]:
     from services.billing_api.providers import provider_for
     from services.common.db import create_engine, create_read_engine, sessionmaker_for
 
-    engine = create_engine(settings.billing_database_url)
-    read_engine = create_read_engine(settings.billing_database_url)
+    pool_size = settings.database_pool_size
+    engine = create_engine(settings.billing_database_url, pool_size=pool_size)
+    read_engine = create_read_engine(settings.billing_database_url, pool_size=pool_size)
     catalog = load_catalog(settings.plans_catalog_path)
     sessions = sessionmaker_for(engine)
     provider = provider_for(settings, catalog=catalog, sessions=sessions)

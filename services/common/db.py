@@ -84,8 +84,11 @@ def _sqlite_engine(url: str, *, read_only: bool, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """The engine for transactions that write (and for migrations)."""
+def create_engine(url: str, *, pool_size: int = 15, **kwargs: Any) -> AsyncEngine:
+    """The engine for transactions that write (and for migrations).
+
+    ``pool_size`` is how many PostgreSQL connections it keeps (``DATABASE_POOL_SIZE``).
+    """
     if is_sqlite(url):
         # SQLite has one writer at a time and every transaction here takes its lock at
         # BEGIN, so a second connection could only wait, polling in busy_timeout's sleeps
@@ -108,22 +111,24 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # overflow connection is closed when given back, so concurrent writers (webhooks
     # arriving together) opened a PostgreSQL backend and prepared their statements anew
     # on most transactions. A writer beyond 15 waits for one.
-    kwargs.setdefault("pool_size", 15)
     kwargs.setdefault("max_overflow", 0)
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, pool_size=pool_size, **kwargs)
     _discard_closed_on_checkout(engine)
     return engine
 
 
-def create_read_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """The engine for plain reads: no transaction, no write lock, read-only connections."""
+def create_read_engine(url: str, *, pool_size: int = 15, **kwargs: Any) -> AsyncEngine:
+    """The engine for plain reads: no transaction, no write lock, read-only connections.
+
+    ``pool_size`` is how many connections it keeps (``DATABASE_POOL_SIZE``).
+    """
     # Reads are most of the traffic, and under load most requests in flight hold a
     # connection. An "overflow" connection is closed as soon as it is given back, so with
     # more reads in flight than pooled connections the pool opens and closes one on
     # nearly every request (a new SQLite thread and its pragmas, or a PostgreSQL backend,
     # its TLS handshake and its prepared statements). No overflow: a read beyond these 15
     # waits for one of them (a few milliseconds), which costs far less than a new one.
-    kwargs.setdefault("pool_size", 15)
+    kwargs["pool_size"] = pool_size
     kwargs.setdefault("max_overflow", 0)
     # Nothing to roll back when nothing ever began: skip the DBAPI rollback() when a
     # session ends (on SQLite a hop to the connection's thread and back).

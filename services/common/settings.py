@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     billing_database_url: str = "sqlite+aiosqlite:///var/billing.db"
     planner_database_url: str = "sqlite+aiosqlite:///var/planner.db"
     sandbox_database_url: str = "sqlite+aiosqlite:///var/sandbox.db"
+    # Connections each database pool of a process keeps, none opened beyond them
+    # (billing_api has a read and a write pool, the planner a write pool and its compile
+    # slots' pool of 5, the sandbox one). On PostgreSQL, size it so every process of every
+    # service fits under the server's max_connections (100 by default). On SQLite it
+    # sizes the read pool; the write pool is always one connection.
+    database_pool_size: int = Field(default=15, ge=1, le=200)
 
     plans_catalog_path: str = "config/plans.toml"
     redirect_allowed_origins: Annotated[list[str], NoDecode] = []

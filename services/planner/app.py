@@ -62,7 +62,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Tests pass their own settings and a billing stand-in transport."""
     settings = settings or get_settings()
-    engine = create_engine(settings.planner_database_url)
+    engine = create_engine(settings.planner_database_url, pool_size=settings.database_pool_size)
     sessions = sessionmaker_for(engine)
     leases = lease_engine(settings.planner_database_url, engine)
 

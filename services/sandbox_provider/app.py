@@ -52,7 +52,7 @@ def create_app(
     """Build the app. Tests pass their own settings, config and webhook transport."""
     settings = settings or get_settings()
     config = config or load_sandbox_config()
-    engine = create_sandbox_engine(settings.sandbox_database_url)
+    engine = create_sandbox_engine(settings.sandbox_database_url, settings.database_pool_size)
     sessions = sessionmaker_for(engine)
     client = httpx.AsyncClient(transport=webhook_transport, follow_redirects=False)
     sender = WebhookSender(sessions, settings, config, client)

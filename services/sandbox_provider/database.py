@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common.db import create_engine
 
 
-def create_sandbox_engine(url: str) -> AsyncEngine:
+def create_sandbox_engine(url: str, pool_size: int = 15) -> AsyncEngine:
     # services.common.db takes SQLite's write lock at BEGIN: every sandbox transaction
     # reads and then writes (lazy expiry, the clock, the outbox).
-    return create_engine(url)
+    return create_engine(url, pool_size=pool_size)
 
 
 @asynccontextmanager

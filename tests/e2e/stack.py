@@ -114,6 +114,9 @@ def running_stack(
         "BILLING_DATABASE_URL": billing_db,
         "SANDBOX_DATABASE_URL": sandbox_db,
         "PLANNER_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/planner.db",
+        # Two test workers each run stacks of several services beside other PostgreSQL
+        # tests: small pools keep them all under the server's 100 connections.
+        "DATABASE_POOL_SIZE": "4",
         **extra_env,
     }
     # What `gwstack db upgrade` does, in this process: one Python start-up less per stack.
