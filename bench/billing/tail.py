@@ -88,15 +88,18 @@ class GcPauses:
 def app_for(config: str) -> Any:
     """billing_api as ``gwstack serve`` builds it, with ``config``'s one difference."""
     from contextlib import asynccontextmanager
-    from functools import partial
 
     from fastapi import FastAPI
 
     import services.billing_api.app as billing_app
     from services.common import db
 
-    if config == "read-pool-32":
-        billing_app.create_read_engine = partial(db.create_read_engine, pool_size=32)  # type: ignore[assignment]
+    if config == "read-pool-32":  # the read pool only (DATABASE_POOL_SIZE sets both)
+
+        def read_engine_of_32(url: str, **kwargs: Any) -> Any:
+            return db.create_read_engine(url, **{**kwargs, "pool_size": 32})
+
+        billing_app.create_read_engine = read_engine_of_32  # type: ignore[assignment]
     app = billing_app.create_app(run_worker=config != "no-worker")
     pauses = GcPauses()
     served = app.router.lifespan_context

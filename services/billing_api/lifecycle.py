@@ -130,10 +130,17 @@ async def apply_subscription_state(
     provider: str,
     source: str,
     subscribers: Sequence[str] = (),
+    likely_new: bool = False,
 ) -> Subscription:
     """Record the provider's view of a subscription unless we already hold a newer one,
-    and announce the change to the subscribers in the same transaction."""
-    existing = await _locked_subscription(session, state.subscription_id)
+    and announce the change to the subscribers in the same transaction.
+
+    ``likely_new`` (the provider says it created the subscription) tries the insert
+    first: one statement instead of a lookup that finds nothing and then the insert.
+    When the subscription is there after all, the insert does nothing and the lookup
+    below finds it, as when another writer recorded it first.
+    """
+    existing = None if likely_new else await _locked_subscription(session, state.subscription_id)
     if existing is None:
         created = _new_subscription(state, provider)
         if await _insert_unless_recorded(session, created):

@@ -202,6 +202,7 @@ async def _apply(context: BillingContext, session: AsyncSession, event: Provider
             provider=context.provider.name,
             source=source,
             subscribers=context.settings.events_subscribers,
+            likely_new=event.type.endswith(".created"),
         )
     elif event.kind == EventKind.CHECKOUT_SETTLED and event.checkout is not None:
         attempt = await session.scalar(

@@ -70,3 +70,31 @@ async def test_concurrent_events_are_each_applied_once(
     applied = select(func.count()).where(WebhookInboxEvent.status == InboxStatus.APPLIED)
     assert await _count(app, applied) == 8
     assert await _count(app, select(func.count()).select_from(SubscriptionChange)) == 8
+
+
+async def test_a_created_event_for_a_subscription_already_recorded_updates_it(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # A "created" event tries its insert first; when the subscription is there (another
+    # delivery, or a poll, recorded it), it must update that row, never add a second.
+    now = int(time.time() * 1000)
+    reports = [("trialing", now, "evt_first"), ("active", now + 1000, "evt_newer")]
+    reports.append(("canceled", now - 1000, "evt_older"))
+    bodies = [
+        envelope(
+            "customer.subscription.created",
+            subscription_object("sub_twice", status, updated_ms=at),
+            event_id=event_id,
+        )
+        for status, at, event_id in reports
+    ]
+    for body in bodies:
+        answer = await client.post(HOOK, content=body, headers=signed_headers(body, settings))
+        assert answer.status_code == 200
+        assert answer.json()["duplicate"] is False
+    async with app.state.billing.reads() as session:
+        statuses = (await session.scalars(select(Subscription.status))).all()
+    assert statuses == ["active"]  # the newer report won; the older one changed nothing
+    assert await _count(app, select(func.count()).select_from(SubscriptionChange)) == 2
+    applied = select(func.count()).where(WebhookInboxEvent.status == InboxStatus.APPLIED)
+    assert await _count(app, applied) == 3
