@@ -183,24 +183,31 @@ def same_answer(urls: dict[str, str], headers: dict[str, str]) -> bool:
     return all(answer == answers[0] for answer in answers)
 
 
+def billing_env(url: str, settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment every bench starts billing_api in, on the database at ``url``."""
+    return dict(
+        os.environ,
+        GW_ENV_FILE=os.devnull,
+        GW_ENV="development",
+        BILLING_DATABASE_URL=url,
+        AUTH_JWT_SECRET=settings.auth_jwt_secret.get_secret_value(),
+        PAYMENT_PROVIDER_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        # The periodic reconciliation asks the provider (none runs here) about every
+        # living subscription, 3,000 of the seed's; it would land in a random round.
+        RECONCILE_INTERVAL_SECONDS="0",
+        **extra,
+    )
+
+
 def measure(
     backend: str, args: argparse.Namespace, settings: Settings, logs: Path
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {mint_token(data.ACCOUNT, settings, ttl=86400)}"}
     with data.fresh_database(backend) as url:
         ports = {name: free_port() for name in APPS}
-        env = dict(
-            os.environ,
-            GW_ENV_FILE=os.devnull,
-            GW_ENV="development",
-            BILLING_DATABASE_URL=url,
-            AUTH_JWT_SECRET=settings.auth_jwt_secret.get_secret_value(),
-            # The outbox delivers each new subscription's announcement to the bare app.
-            BILLING_EVENTS_SUBSCRIBERS=f"http://127.0.0.1:{ports['bare']}/events",
-            PAYMENT_PROVIDER_ENDPOINT=f"http://127.0.0.1:{free_port()}",
-            # The periodic reconciliation asks the provider (none runs here) about every
-            # living subscription, 3,000 of the seed's; it would land in a random round.
-            RECONCILE_INTERVAL_SECONDS="0",
+        # The outbox delivers each new subscription's announcement to the bare app.
+        env = billing_env(
+            url, settings, BILLING_EVENTS_SUBSCRIBERS=f"http://127.0.0.1:{ports['bare']}/events"
         )
         with contextlib.ExitStack() as stack:
             billing = stack.enter_context(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 import httpx
 
 from bench.billing import data
-from bench.billing.__main__ import READ_PATH, alternate, free_port, server
+from bench.billing.__main__ import READ_PATH, alternate, billing_env, free_port, server
 from services.common.auth import mint_token
 from services.common.settings import Settings
 
@@ -71,14 +70,7 @@ def measure(backend: str, rounds: int, seconds: float, logs: Path) -> dict[str, 
     settings = Settings(_env_file=None)
     headers = {"Authorization": f"Bearer {mint_token(data.ACCOUNT, settings, ttl=86400)}"}
     with data.fresh_database(backend) as url, contextlib.ExitStack() as stack:
-        env = dict(
-            os.environ,
-            GW_ENV_FILE=os.devnull,
-            GW_ENV="development",
-            BILLING_DATABASE_URL=url,
-            AUTH_JWT_SECRET=settings.auth_jwt_secret.get_secret_value(),
-            PAYMENT_PROVIDER_ENDPOINT=f"http://127.0.0.1:{free_port()}",
-        )
+        env = billing_env(url, settings)
         urls = {}
         for parser in PARSERS:
             port = free_port()

@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import gc
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from typing import Any
 import httpx
 
 from bench.billing import data, load
-from bench.billing.__main__ import READ_PATH, free_port, server, timed_reads
+from bench.billing.__main__ import READ_PATH, billing_env, free_port, server, timed_reads
 from services.common.auth import mint_token
 from services.common.settings import Settings
 
@@ -145,15 +144,7 @@ def measure(
     settings = Settings(_env_file=None)
     headers = {"Authorization": f"Bearer {mint_token(data.ACCOUNT, settings, ttl=86400)}"}
     with data.fresh_database(backend) as url, contextlib.ExitStack() as stack:
-        env = dict(
-            os.environ,
-            GW_ENV_FILE=os.devnull,
-            GW_ENV="development",
-            BILLING_DATABASE_URL=url,
-            AUTH_JWT_SECRET=settings.auth_jwt_secret.get_secret_value(),
-            PAYMENT_PROVIDER_ENDPOINT=f"http://127.0.0.1:{free_port()}",
-            RECONCILE_INTERVAL_SECONDS="0",  # as in the billing bench
-        )
+        env = billing_env(url, settings)
         urls: dict[str, str] = {}
         for config in configs:
             port = free_port()
