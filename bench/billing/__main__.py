@@ -42,6 +42,7 @@ from typing import Any
 
 import httpx
 
+from bench import postgres
 from bench.billing import data, load
 from bench.billing.gating import measure_gating, refusals
 from services.common.auth import mint_token
@@ -443,7 +444,7 @@ def main() -> int:
     targets: list[tuple[str, bool, str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-billing-logs-") as folder:
         for backend in backends:
-            why_not = data.postgres_reachable() if backend == "postgresql" else None
+            why_not = postgres.unreachable() if backend == "postgresql" else None
             results[backend] = None
             if why_not is None:
                 try:

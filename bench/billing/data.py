@@ -11,18 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import secrets
 import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import standardwebhooks
 from sqlalchemy import func, insert, select
 
+from bench import postgres
 from services.billing_api.models import (
     InboxStatus,
     Subscription,
@@ -34,25 +32,7 @@ from services.common.migrate import upgrade
 
 ACCOUNT = "acc_bench"
 OTHER_ACCOUNTS = 5_000
-POSTGRES_ADMIN_DSN = os.environ.get("GW_TEST_POSTGRES_DSN", "postgresql://root@127.0.0.1:5432/test")
 EVENT_PREFIX = "evt_bench_"
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def postgres_reachable() -> str | None:
-    """None when the server answers, else why not."""
-    try:
-        asyncio.run(_admin("SELECT 1"))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        return f"PostgreSQL at {POSTGRES_ADMIN_DSN} is unreachable: {exc}"
-    return None
 
 
 @contextlib.contextmanager
@@ -64,15 +44,9 @@ def fresh_database(backend: str) -> Iterator[str]:
             asyncio.run(_prepare(url))
             yield url
         return
-    name = f"gwbench_billing_{secrets.token_hex(4)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        url = f"{base}/{name}"
+    with postgres.empty_database("billing") as url:
         asyncio.run(_prepare(url))
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _subscription(index: int, account: str, status: str, created: datetime) -> dict[str, Any]:

@@ -68,6 +68,7 @@ import msgspec
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from bench import postgres
 from services.common.auth import AppSettings, CurrentAccount, mint_token
 from services.common.migrate import upgrade
 from services.common.settings import Settings
@@ -78,7 +79,6 @@ from services.planner.routes.plan_compile import run_compiler
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "gating.json"
 TASKS = 50
-POSTGRES_ADMIN_DSN = os.environ.get("GW_TEST_POSTGRES_DSN", "postgresql://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("GW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -205,16 +205,6 @@ def redis_ping(app: FastAPI) -> Callable[[], Awaitable[None]]:
     return ping
 
 
-async def _admin(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @contextlib.contextmanager
 def databases(backend: str, names: list[str]) -> Iterator[dict[str, str]]:
     """One empty planner database per app (a file each, or one PostgreSQL database)."""
@@ -222,14 +212,9 @@ def databases(backend: str, names: list[str]) -> Iterator[dict[str, str]]:
         with tempfile.TemporaryDirectory(prefix="gw-bench-gating-") as folder:
             yield {name: f"sqlite+aiosqlite:///{folder}/{name}.db" for name in names}
         return
-    database = f"gwbench_gating_{secrets.token_hex(4)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        # One database for all apps, as replicas share it; each app has its own account.
-        yield dict.fromkeys(names, f"{base}/{database}")
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    # One database for all apps, as replicas share it; each app has its own account.
+    with postgres.empty_database("gating") as url:
+        yield dict.fromkeys(names, url)
 
 
 async def run(urls: dict[str, str], rounds: int, redis_url: str) -> dict[str, list[float]]:
