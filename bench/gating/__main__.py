@@ -21,15 +21,17 @@ interleaved round by round so that machine noise falls on every row alike:
                         billing and is answered ``circuit_open`` at once) and the
                         last known access used stale;
 * PostgreSQL round trip ``SELECT 1`` on the compile slots' pool, sent as a slot
-                        statement is (PostgreSQL only): a slot costs two of these,
-                        so on a loaded database server this is what the gated rows
-                        cannot go below;
+                        statement is (PostgreSQL only): a slot is two statements,
+                        kept off the answer's path (the take sent while the plan
+                        compiles, the release after the answer); waited for, each
+                        would cost the gated rows at least this;
 * … Redis compile slots compile gated in an app whose compile slots are counted in
                         Redis (``PLANNER_REDIS_URL``, ``--redis-url``, on by
                         default; ``--no-redis`` leaves these rows out), the access
                         lookup still in the database;
-* Redis round trip      ``PING`` on that app's Redis client: a Redis slot costs two
-                        (the take script and the release).
+* Redis round trip      ``PING`` on that app's Redis client: a Redis slot is two
+                        commands (the take script and the release), kept off the
+                        answer's path as in the database.
 
 "Warm" runs the shipped cache settings (0.5 s in process, 30 s before billing is
 read again), so now and then a request reads the last known access from the
@@ -61,7 +63,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 import msgspec
@@ -79,6 +81,7 @@ from services.planner.routes.plan_compile import run_compiler
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "gating.json"
 TASKS = 50
+T = TypeVar("T")
 REDIS_URL = os.environ.get("GW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -126,9 +129,10 @@ class StandIn:
 
 
 class NoSlots:
-    @contextlib.asynccontextmanager
-    async def hold(self, account_id: str, limit: int) -> AsyncIterator[None]:
-        yield
+    async def run(
+        self, account_id: str, limit: int, compile: Callable[[], Awaitable[T]], *, small: bool
+    ) -> T:
+        return await compile()
 
 
 NO_SLOTS = cast(CompileSlots, NoSlots())
@@ -183,7 +187,7 @@ STANDALONE = (ROUND_TRIP, REDIS_ROUND_TRIP)
 
 def round_trip(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """One statement on the compile slots' own pool, the way a slot statement is sent:
-    the floor under what a slot costs on PostgreSQL (two of these)."""
+    what each of a slot's two would cost an answer that waited for it."""
     engine = app.state.planner.slots.engine
 
     async def select_one() -> None:
@@ -195,7 +199,7 @@ def round_trip(app: FastAPI) -> Callable[[], Awaitable[None]]:
 
 
 def redis_ping(app: FastAPI) -> Callable[[], Awaitable[None]]:
-    """One command on the Redis compile slots' client: a Redis slot costs two."""
+    """One command on the Redis compile slots' client: a Redis slot is two."""
     slots = app.state.planner.slots
     assert isinstance(slots, RedisSlots), "PLANNER_REDIS_URL did not reach the app"
 

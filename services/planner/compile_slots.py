@@ -15,20 +15,37 @@ A compile pays one statement to take its slot and one to give it back, each
 its own transaction, sent straight to the driver (see ``_Driver``). A process
 that already holds all of an account's slots refuses without asking the store:
 what it holds is a part of what the store counts.
+
+Neither statement waits on the answer's path (``CompileSlots.run``):
+
+* A small plan (``OVERLAP_MAX_BODY_BYTES``) starts compiling while its slot is
+  asked for, and its answer waits for the slot: refused, the schedule is thrown
+  away and the answer is 429, as if it had been asked first. A large plan never
+  starts without its slot, nor does any plan of an account the store refused in
+  the last ``REFUSED_RECENTLY_S``, so an account at its limit costs at most one
+  small compile per process per that time.
+* The slot is given back once the answer is ready, by a task that does not hold
+  the answer. Until its statement is through, this process counts the slot as
+  free and the store as held; so a take the store refuses is asked once more,
+  after this process's own releases of that account are through or, with none,
+  ``RECHECK_AFTER_S`` later: a client that sends its next compile the moment an
+  answer arrives, to any replica, is never refused for its own last one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
+import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
+import structlog
 from sqlalchemy import (
     Integer,
     String,
@@ -54,9 +71,20 @@ from services.common.ids import new_id
 from services.common.types import UTCDateTime, utcnow
 from services.planner.models import CompileLease
 
+log = structlog.get_logger("gw_stack.planner.compile_slots")
+T = TypeVar("T")
+
 # Compilations take well under a second: ask again soon rather than at the lease's end,
 # which only matters after a crash.
 RETRY_AFTER_SECONDS = 1
+# About 800 tasks, some 3 ms of compile here: what may be spent on a plan before
+# knowing whether its account has a slot for it.
+OVERLAP_MAX_BODY_BYTES = 64 * 1024
+REFUSED_RECENTLY_S = 1.0
+# Far longer than a release statement takes; a genuine refusal waits this long for its 429.
+RECHECK_AFTER_S = 0.05
+# Accounts remembered as refused lately; past this many the memory starts afresh.
+_REFUSALS_REMEMBERED = 4096
 
 _LEASES = cast(Table, CompileLease.__table__)
 _ACCOUNT = bindparam("account_id", type_=String)
@@ -241,6 +269,9 @@ class CompileSlots(ABC):
 
     def __init__(self) -> None:
         self._held: Counter[str] = Counter()  # slots this process holds, per account
+        # Releases on their way to the store, per account (``release_soon``).
+        self._giving_back: dict[str, set[asyncio.Task[None]]] = {}
+        self._refused_at: dict[str, float] = {}  # when the store last refused, per account
 
     async def acquire(self, account_id: str, limit: int) -> Lease | None:
         """A slot taken for ``account_id``, or None when all ``limit`` are held."""
@@ -251,35 +282,95 @@ class CompileSlots(ABC):
         self._held[account_id] += 1
         try:
             lease = await self._taken(account_id, limit)
+            if lease is None:
+                lease = await self._asked_again(account_id, limit)
         except BaseException:
             self._forget(account_id)
             raise
-        if lease is None:
+        if lease is not None:
+            self._refused_at.pop(account_id, None)
+        else:
             self._forget(account_id)
+            if len(self._refused_at) >= _REFUSALS_REMEMBERED:
+                self._refused_at.clear()
+            self._refused_at[account_id] = time.monotonic()
         return lease
 
     async def release(self, lease: Lease) -> None:
+        """The lease's slot given back, waited for."""
         self._forget(lease.account_id)
         await self._give_back(lease)
 
-    @abstractmethod
-    async def close(self) -> None:
-        """Let go of the store's connections (the app's lifespan ends)."""
+    def release_soon(self, lease: Lease) -> None:
+        """The lease's slot given back by a task of its own: the caller goes on at once."""
+        self._forget(lease.account_id)
+        task = asyncio.get_running_loop().create_task(self._give_back_logged(lease))
+        pending = self._giving_back.setdefault(lease.account_id, set())
+        pending.add(task)
 
-    @asynccontextmanager
-    async def hold(self, account_id: str, limit: int) -> AsyncIterator[None]:
-        """Run the block in one of the account's slots, or refuse with 429."""
-        lease = await self.acquire(account_id, limit)
-        if lease is None:
-            raise AppError(
-                ErrorCode.PLAN_CONCURRENCY_LIMIT,
-                details={"maxConcurrentPlans": limit},
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+        def done(_: asyncio.Task[None]) -> None:
+            pending.discard(task)
+            if not pending and self._giving_back.get(lease.account_id) is pending:
+                del self._giving_back[lease.account_id]
+
+        task.add_done_callback(done)
+
+    async def settled(self) -> None:
+        """Every release of this process through to the store."""
+        while self._giving_back:
+            await asyncio.wait({t for tasks in self._giving_back.values() for t in tasks})
+
+    async def close(self) -> None:
+        """Let go of the store, once this process's releases are through (the app's
+        lifespan ends)."""
+        await self.settled()
+        await self._close()
+
+    async def run(
+        self, account_id: str, limit: int, compile: Callable[[], Awaitable[T]], *, small: bool
+    ) -> T:
+        """``compile()`` in one of the account's ``limit`` slots; 429 when all are held.
+
+        ``small``: the plan may start compiling while its slot is asked for.
+        """
+        if self._held[account_id] >= limit:
+            raise self.refusal(limit)
+        if not small or self._refused_lately(account_id):
+            lease = await self.acquire(account_id, limit)
+            if lease is None:
+                raise self.refusal(limit)
+            try:
+                return await compile()
+            finally:
+                self.release_soon(lease)
+        compiling = asyncio.ensure_future(compile())
         try:
-            yield
+            lease = await self.acquire(account_id, limit)
+        except BaseException:
+            compiling.cancel()
+            raise
+        if lease is None:
+            # The caller's compile turn stays taken until this compile stops using it.
+            await asyncio.wait({compiling})
+            if not compiling.cancelled():
+                compiling.exception()  # a refusal, whatever the compile made of the plan
+            raise self.refusal(limit)
+        try:
+            return await compiling
         finally:
-            await self.release(lease)
+            self.release_soon(lease)
+
+    @staticmethod
+    def refusal(limit: int) -> AppError:
+        return AppError(
+            ErrorCode.PLAN_CONCURRENCY_LIMIT,
+            details={"maxConcurrentPlans": limit},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    @abstractmethod
+    async def _close(self) -> None:
+        """Let go of the store's connections."""
 
     @abstractmethod
     async def _taken(self, account_id: str, limit: int) -> Lease | None:
@@ -288,6 +379,33 @@ class CompileSlots(ABC):
     @abstractmethod
     async def _give_back(self, lease: Lease) -> None:
         """The lease's slot given back, if it is still this lease's."""
+
+    async def _asked_again(self, account_id: str, limit: int) -> Lease | None:
+        """A refused take asked once more, once a slot given back a moment ago is back."""
+        pending = self._giving_back.get(account_id)
+        if pending:
+            await asyncio.wait(set(pending))
+        else:
+            await asyncio.sleep(RECHECK_AFTER_S)
+        return await self._taken(account_id, limit)
+
+    async def _give_back_logged(self, lease: Lease) -> None:
+        try:
+            await self._give_back(lease)
+        except Exception as exc:
+            # Nobody waits on this: the lease runs out on its own, as after a crash.
+            log.warning(
+                "compile_slot_not_given_back", account_id=lease.account_id, error=type(exc).__name__
+            )
+
+    def _refused_lately(self, account_id: str) -> bool:
+        refused = self._refused_at.get(account_id)
+        if refused is None:
+            return False
+        if time.monotonic() - refused < REFUSED_RECENTLY_S:
+            return True
+        del self._refused_at[account_id]
+        return False
 
     def _forget(self, account_id: str) -> None:
         self._held[account_id] -= 1
@@ -321,7 +439,7 @@ class DatabaseSlots(CompileSlots):
             self._inline.since_checkpoint = 0
             await self._release.checkpoint()
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         """Close this process's inline SQLite connection."""
         if self._inline is not None:
             self._inline.close()

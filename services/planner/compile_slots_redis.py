@@ -94,7 +94,7 @@ class RedisSlots(CompileSlots):
         except (RedisError, OSError) as exc:
             self._failed("release", exc)
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         await self.client.aclose()
 
     def _failed(self, step: str, exc: BaseException) -> None:

@@ -18,7 +18,7 @@ from services.common.errors import error_body, error_responses, preferred_locale
 from services.common.settings import Settings
 from services.planner.access_lookup import AccessAnswer
 from services.planner.compile_gate import gate_of
-from services.planner.compile_slots import CompileSlots
+from services.planner.compile_slots import OVERLAP_MAX_BODY_BYTES, CompileSlots
 from services.planner.context import AccountAccess, Slots
 from services.planner.engine import CompiledPlan, PlanInvalid, PlanJSONInvalid, compile_plan
 from services.planner.engine.messages import invalid_json_message, locale_of
@@ -151,30 +151,47 @@ async def run_compiler(
 ) -> T | JSONResponse:
     """``compiler`` (``compile_plan`` or ``compile_document``) in one of the account's
     ``concurrent`` slots, at most ``limit`` tasks; its result or the coded problem answer."""
-    async with slots.hold(account_id, concurrent), gate_of(request.app).turn():
-        try:
-            # Off the event loop: a large plan takes a second of CPU. Warnings
-            # speak the reader's language, as error answers do.
-            return await run_in_threadpool(
-                functools.partial(compiler, body, max_tasks=limit, locale=preferred_locale(request))
-            )
-        except PlanJSONInvalid as exc:
-            # Where the body stops being JSON, in the reader's language.
-            locale = locale_of(preferred_locale(request))
-            return problems_response(
-                request,
-                ErrorCode.PLAN_INVALID_JSON,
-                400,
-                [],
-                message=invalid_json_message(exc.line, exc.column, locale),
-                details=exc.details,
-            )
-        except PlanInvalid as exc:
-            if exc.too_large:
-                return problems_response(request, ErrorCode.PLAN_TOO_LARGE, 413, exc.problems)
-            return problems_response(
-                request, ErrorCode.PLAN_INVALID, 422, exc.problems, truncated=exc.truncated
-            )
+    gate = gate_of(request.app)
+    compile = functools.partial(_compiled, request, compiler, body, limit)
+    if len(body) <= OVERLAP_MAX_BODY_BYTES:
+        # Small: compiled while its slot is asked for, within a turn of the process.
+        async with gate.turn():
+            return await slots.run(account_id, concurrent, compile, small=True)
+
+    async def in_turn() -> T | JSONResponse:
+        async with gate.turn():
+            return await compile()
+
+    # Large: no turn of the process taken, nor any CPU spent, before the slot.
+    return await slots.run(account_id, concurrent, in_turn, small=False)
+
+
+async def _compiled(
+    request: Request, compiler: Callable[..., T], body: bytes | str, limit: int
+) -> T | JSONResponse:
+    try:
+        # Off the event loop: a large plan takes a second of CPU. Warnings
+        # speak the reader's language, as error answers do.
+        return await run_in_threadpool(
+            functools.partial(compiler, body, max_tasks=limit, locale=preferred_locale(request))
+        )
+    except PlanJSONInvalid as exc:
+        # Where the body stops being JSON, in the reader's language.
+        locale = locale_of(preferred_locale(request))
+        return problems_response(
+            request,
+            ErrorCode.PLAN_INVALID_JSON,
+            400,
+            [],
+            message=invalid_json_message(exc.line, exc.column, locale),
+            details=exc.details,
+        )
+    except PlanInvalid as exc:
+        if exc.too_large:
+            return problems_response(request, ErrorCode.PLAN_TOO_LARGE, 413, exc.problems)
+        return problems_response(
+            request, ErrorCode.PLAN_INVALID, 422, exc.problems, truncated=exc.truncated
+        )
 
 
 @router.post(

@@ -1,0 +1,190 @@
+"""What a compile slot costs an answer, and what that must never change.
+
+A small plan compiles while its slot is asked for; a slot is given back after its
+answer has left (``CompileSlots.run``, docs/planner_gating.md). The limit itself,
+across replicas and leases, is ``test_saved_plans.TestConcurrency``'s.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from structlog.testing import capture_logs
+
+from services.common.db import create_engine
+from services.common.error_codes import ErrorCode
+from services.common.errors import AppError
+from services.planner.compile_slots import (
+    OVERLAP_MAX_BODY_BYTES,
+    CompileSlots,
+    DatabaseSlots,
+    Lease,
+    lease_engine,
+)
+from tests.planner.support import Planners, Replicas, auth
+
+from .plans import document, task
+
+BODY = msgspec.json.encode(document([task("design", 5), task("build", 10, "design")]))
+# Over the line by its long names, within the free tier's 200 tasks.
+LARGE = msgspec.json.encode(
+    document([task(f"t{i}", 1, *([f"t{i - 1}"] if i else []), name="x" * 400) for i in range(200)])
+)
+
+
+class Compiles:
+    """A stand-in compile that counts how often it started."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    async def __call__(self) -> str:
+        self.started += 1
+        return "schedule"
+
+
+def is_refusal(error: pytest.ExceptionInfo[AppError]) -> bool:
+    return (
+        error.value.code is ErrorCode.PLAN_CONCURRENCY_LIMIT
+        and (error.value.headers or {}).get("Retry-After") == "1"
+    )
+
+
+class TestRun:
+    async def test_a_large_plan_never_starts_without_its_slot(self, replicas: Replicas) -> None:
+        async with replicas() as (a, b):
+            held = await b.acquire("acc_alice", 1)
+            assert held is not None
+            compiles = Compiles()
+            with pytest.raises(AppError) as refused:
+                await a.run("acc_alice", 1, compiles, small=False)
+            assert is_refusal(refused)
+            assert compiles.started == 0
+
+    async def test_a_small_plan_refused_is_thrown_away_and_then_asked_first(
+        self, replicas: Replicas
+    ) -> None:
+        async with replicas() as (a, b):
+            held = await b.acquire("acc_alice", 1)
+            assert held is not None
+            compiles = Compiles()
+            with pytest.raises(AppError) as refused:
+                await a.run("acc_alice", 1, compiles, small=True)
+            assert is_refusal(refused)
+            assert compiles.started == 1  # compiled while the slot was asked for; not answered
+            with pytest.raises(AppError):
+                await a.run("acc_alice", 1, compiles, small=True)
+            assert compiles.started == 1  # refused a moment ago: the slot is asked for first
+            await b.release(held)
+            assert await a.run("acc_alice", 1, compiles, small=True) == "schedule"
+            assert compiles.started == 2
+
+    async def test_a_refusal_wins_over_what_the_compile_made_of_the_plan(
+        self, replicas: Replicas
+    ) -> None:
+        async def broken() -> str:
+            raise ValueError("not a plan")
+
+        async with replicas() as (a, b):
+            assert await b.acquire("acc_alice", 1) is not None
+            with pytest.raises(AppError) as refused:
+                await a.run("acc_alice", 1, broken, small=True)
+            assert is_refusal(refused)
+
+    async def test_the_slot_is_given_back_after_the_answer(self, replicas: Replicas) -> None:
+        async with replicas() as (a, b):
+            for small in (True, False):
+                assert await a.run("acc_alice", 1, Compiles(), small=small) == "schedule"
+                await a.settled()
+                lease = await b.acquire("acc_alice", 1)
+                assert lease is not None  # the store has it back
+                await b.release(lease)
+
+    async def test_a_process_never_refuses_itself_for_its_last_answer(
+        self, replicas: Replicas
+    ) -> None:
+        async with replicas() as (a, b):
+            for slots in (a, b, a, a, b, b) * 5:
+                # Each as soon as the last answer came, before its slot is back in the store.
+                assert await slots.run("acc_alice", 1, Compiles(), small=True) == "schedule"
+
+
+class FailingStore(CompileSlots):
+    """A store that hands out slots and cannot take them back."""
+
+    async def _taken(self, account_id: str, limit: int) -> Lease | None:
+        return Lease(account_id, 0, "lease_x")
+
+    async def _give_back(self, lease: Lease) -> None:
+        raise OSError("connection reset")
+
+    async def _close(self) -> None:
+        pass
+
+
+@pytest.mark.backend_independent
+async def test_a_slot_not_given_back_is_logged_and_left_to_expire() -> None:
+    slots = FailingStore()
+    with capture_logs() as logs:
+        assert await slots.run("acc_alice", 1, Compiles(), small=True) == "schedule"
+        await slots.close()  # waits for the release, which fails without raising
+    assert [(e["log_level"], e["event"], e["error"]) for e in logs] == [
+        ("warning", "compile_slot_not_given_back", "OSError")
+    ]
+    assert await slots.run("acc_alice", 1, Compiles(), small=True) == "schedule"  # not held
+
+
+class TestServed:
+    def test_the_plans_are_either_side_of_the_line(self) -> None:
+        assert len(BODY) <= OVERLAP_MAX_BODY_BYTES < len(LARGE)
+
+    async def test_back_to_back_compiles_on_two_replicas_are_never_refused(
+        self, planners: Planners
+    ) -> None:
+        # The free tier's one slot: each compile sent the moment the last answer came,
+        # to one replica or the other, before that answer's slot is back in the store.
+        async with planners() as a, planners() as b:
+            statuses = [
+                (await replica.post("/v1/plan/compile", content=BODY, headers=auth())).status_code
+                for replica in (a, b, a, a, b, b) * 5
+            ]
+        assert statuses == [200] * 30
+
+    @pytest.mark.parametrize("body", [BODY, LARGE], ids=["small", "large"])
+    async def test_a_slot_held_by_another_replica_is_a_429(
+        self, planners: Planners, planner_db_url: str, body: bytes
+    ) -> None:
+        engine = create_engine(planner_db_url)
+        other = DatabaseSlots(lease_engine(planner_db_url, engine), lease_s=120.0)
+        try:
+            async with planners() as planner:
+                held = await other.acquire("acc_alice", 1)
+                assert held is not None
+                refused = await planner.post("/v1/plan/compile", content=body, headers=auth())
+                assert refused.status_code == 429, refused.text
+                assert refused.json()["error"]["code"] == "PLAN_CONCURRENCY_LIMIT"
+                await other.release(held)
+                compiled = await planner.post("/v1/plan/compile", content=body, headers=auth())
+                assert compiled.status_code == 200, compiled.text
+                assert len(compiled.json()["plan"]["tasks"]) == len(
+                    msgspec.json.decode(body)["tasks"]
+                )
+        finally:
+            await other.close()
+            await engine.dispose()
+
+    async def test_a_replica_that_stops_gives_its_slots_back(
+        self, planners: Planners, planner_db_url: str
+    ) -> None:
+        async with planners() as planner:
+            for _ in range(3):
+                response = await planner.post("/v1/plan/compile", content=BODY, headers=auth())
+                assert response.status_code == 200
+        # Stopped the moment its answers left: its lifespan waited for the releases.
+        engine = create_engine(planner_db_url)
+        other = DatabaseSlots(lease_engine(planner_db_url, engine), lease_s=120.0)
+        try:
+            assert await other.acquire("acc_alice", 1) is not None
+        finally:
+            await other.close()
+            await engine.dispose()
