@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.billing_api.catalog import Catalog
 from services.billing_api.provider_adapter import PaymentProvider
+from services.common.plain_reads import PlainReads
 from services.common.settings import Settings
 
 
@@ -27,9 +29,15 @@ class BillingContext:
 
     @property
     def read_engine(self) -> AsyncEngine:
-        """The engine behind ``reads``, for the hottest read as a plain Core statement."""
+        """The engine behind ``reads``."""
         engine: AsyncEngine = self.reads.kw["bind"]
         return engine
+
+    @cached_property
+    def plain_reads(self) -> PlainReads:
+        """One-statement reads through ``read_engine`` (on SQLite inline first), for the
+        hottest read as a plain Core statement."""
+        return PlainReads(self.read_engine)
 
 
 async def billing_context(request: Request) -> BillingContext:

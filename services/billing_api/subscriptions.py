@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, case, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing_api.context import BillingContext
 from services.billing_api.lifecycle import apply_subscription_state
@@ -14,6 +14,7 @@ from services.billing_api.provider_adapter import ProviderUnavailable
 from services.billing_api.schemas import AnyRow
 from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
+from services.common.plain_reads import PlainReads
 
 _TABLE = Subscription.__table__.c
 
@@ -66,13 +67,10 @@ async def current_subscription(session: AsyncSession, account_id: str) -> Subscr
     return await session.scalar(CURRENT_SUBSCRIPTION, {"account_id": account_id})
 
 
-async def shown_subscription(read_engine: AsyncEngine, account_id: str) -> AnyRow | None:
-    """The same choice as :func:`current_subscription`, only the fields the API shows,
-    read through the read engine (``services.common.db.create_read_engine``)."""
-    async with read_engine.connect() as connection:
-        result = await connection.execute(CURRENT_SUBSCRIPTION_SHOWN, {"account_id": account_id})
-        row: AnyRow | None = result.first()
-        return row
+async def shown_subscription(reads: PlainReads, account_id: str) -> AnyRow | None:
+    """The same choice as :func:`current_subscription`, only the fields the API shows, as a
+    plain read (``services.common.plain_reads``: on SQLite without a hop to another thread)."""
+    return await reads.first(CURRENT_SUBSCRIPTION_SHOWN, {"account_id": account_id})
 
 
 async def change_cancellation(

@@ -4,21 +4,31 @@ connection the server closed, and answered from an index."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from services.billing_api.app import create_app
 from services.billing_api.models import Subscription
-from services.billing_api.subscriptions import CURRENT_SUBSCRIPTION, current_subscription
+from services.billing_api.subscriptions import (
+    CURRENT_SUBSCRIPTION,
+    CURRENT_SUBSCRIPTION_SHOWN,
+    current_subscription,
+)
 from tests.billing_api.conftest import _truncate_all
 from tests.billing_api.fakes import FakeProvider
 from tests.billing_api.support import make_settings
+from tests.databases import SqliteTemplates
 
 
 def _row(account: str, sub_id: str, status: str = "active") -> dict[str, Any]:
@@ -109,3 +119,120 @@ async def test_the_current_subscription_comes_from_the_account_index(
             await session.execute(text("SET enable_seqscan = off"))
         plan = " ".join(str(row) for row in (await session.execute(text(explain + str(compiled)))))
     assert "ix_subscriptions_account_status" in plan
+
+
+# The hottest read (GET /api/billing/subscription) is a plain read (services.common.plain_reads):
+# on SQLite run on the event loop's thread while the file lets it, else through the read engine.
+
+
+def _checkouts(engine: Any) -> list[object]:
+    """Every connection the read engine's pool hands out from now on."""
+    taken: list[object] = []
+    event.listen(engine.sync_engine, "checkout", lambda *_args: taken.append(1))
+    return taken
+
+
+async def test_the_subscription_read_skips_the_read_pool_on_sqlite_only(
+    app: FastAPI, client: httpx.AsyncClient, auth: Any, backend: str
+) -> None:
+    billing = app.state.billing
+    async with billing.sessions() as session, session.begin():
+        await session.execute(insert(Subscription).values(_row("acc_alice", "sub_a")))
+    taken = _checkouts(billing.read_engine)
+    answer = await client.get("/api/billing/subscription", headers=auth("acc_alice"))
+    assert answer.json()["subscription"]["id"] == "sub_a"
+    if backend == "sqlite":
+        assert billing.plain_reads.inline is not None
+        assert taken == []  # no hop to an aiosqlite connection's thread
+    else:
+        assert billing.plain_reads.inline is None
+        assert len(taken) == 1
+
+
+@pytest.fixture
+async def sqlite_app(sqlite_templates: SqliteTemplates, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    url = sqlite_templates.copy("billing_api", tmp_path / "billing.db")
+    application = create_app(make_settings(url), provider=FakeProvider(), run_worker=False)
+    yield application
+    await application.state.engine.dispose()
+    await application.state.read_engine.dispose()
+
+
+async def _seed_three_accounts(app: FastAPI) -> None:
+    old = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        {**_row("acc_alice", "sub_a_old", "canceled"), "created_at": old},
+        {**_row("acc_alice", "sub_a", "trialing"), "trial_end": old.replace(year=2027)},
+        _row("acc_bob", "sub_b", "past_due"),
+    ]
+    async with app.state.billing.sessions() as session, session.begin():
+        await session.execute(insert(Subscription), rows)
+
+
+async def test_inline_and_through_the_read_engine_the_same_row(sqlite_app: FastAPI) -> None:
+    await _seed_three_accounts(sqlite_app)
+    reads = sqlite_app.state.billing.plain_reads
+    for account in ("acc_alice", "acc_bob", "acc_mallory"):
+        params = {"account_id": account}
+        inline = await reads.first(CURRENT_SUBSCRIPTION_SHOWN, params)
+        async with reads.engine.connect() as connection:
+            pooled = (await connection.execute(CURRENT_SUBSCRIPTION_SHOWN, params)).first()
+        assert inline == pooled
+        if pooled is not None:
+            assert inline is not None
+            assert inline._mapping == pooled._mapping
+            # The same type processing: aware UTC datetimes, booleans, NULLs.
+            assert [type(value) for value in inline] == [type(value) for value in pooled]
+            assert inline.account_id == account
+    alice = await reads.first(CURRENT_SUBSCRIPTION_SHOWN, {"account_id": "acc_alice"})
+    assert alice is not None
+    assert (alice.id, alice.trial_end.tzinfo) == ("sub_a", UTC)
+
+
+async def test_the_inline_connection_cannot_write(sqlite_app: FastAPI) -> None:
+    inline = sqlite_app.state.billing.plain_reads.inline
+    with inline.connect() as connection, pytest.raises(DBAPIError, match=r"(?i)readonly"):
+        connection.execute(insert(Subscription).values(_row("acc_eve", "sub_e")))
+
+
+async def test_a_locked_file_is_read_off_the_loop_once_free(sqlite_app: FastAPI, auth: Any) -> None:
+    await _seed_three_accounts(sqlite_app)
+    transport = httpx.ASGITransport(app=sqlite_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://billing.test") as client:
+        unlocked = await client.get("/api/billing/subscription", headers=auth("acc_alice"))
+        assert unlocked.json()["subscription"]["id"] == "sub_a"
+        # Every connection of the app closed (the inline one with the read engine), so that
+        # another one can take the file in exclusive locking mode, where no reader gets in.
+        await sqlite_app.state.engine.dispose()
+        await sqlite_app.state.read_engine.dispose()
+        holder = sqlite3.connect(
+            str(make_url(sqlite_app.state.settings.billing_database_url).database)
+        )
+        try:
+            holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+            holder.execute("BEGIN EXCLUSIVE")
+            reading = asyncio.ensure_future(
+                client.get("/api/billing/subscription", headers=auth("acc_alice"))
+            )
+            other = asyncio.ensure_future(
+                client.get("/api/billing/subscription", headers=auth("acc_mallory"))
+            )
+            started = time.monotonic()
+            await asyncio.sleep(0.3)
+            # The loop kept running (a read that slept on the lock inline would hold it) and
+            # both reads wait for the file on the read engine's threads.
+            assert time.monotonic() - started < 1.0
+            assert not reading.done()
+            assert not other.done()
+        finally:
+            holder.rollback()
+            holder.close()
+        locked = await asyncio.wait_for(reading, timeout=10)
+        assert locked.status_code == 200
+        assert locked.json() == unlocked.json()
+        assert (await asyncio.wait_for(other, timeout=10)).status_code == 404
+        # And inline again once the file is free.
+        taken = _checkouts(sqlite_app.state.read_engine)
+        again = await client.get("/api/billing/subscription", headers=auth("acc_alice"))
+        assert again.json() == unlocked.json()
+        assert taken == []

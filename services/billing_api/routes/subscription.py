@@ -26,7 +26,7 @@ async def get_subscription(billing: Billing, account_id: CurrentAccount) -> Subs
     wins: active or trialing first, then the newest. No subscription →
     `404 SUBSCRIPTION_NOT_FOUND`.
     """
-    subscription = await shown_subscription(billing.read_engine, account_id)
+    subscription = await shown_subscription(billing.plain_reads, account_id)
     if subscription is None:
         raise AppError(ErrorCode.SUBSCRIPTION_NOT_FOUND)
     return SubscriptionEnvelope(subscription=subscription_out(subscription))
