@@ -188,12 +188,10 @@ STANDALONE = (ROUND_TRIP, REDIS_ROUND_TRIP)
 def round_trip(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """One statement on the compile slots' own pool, the way a slot statement is sent:
     what each of a slot's two would cost an answer that waited for it."""
-    engine = app.state.planner.slots.engine
+    connections = app.state.planner.slots.postgres
 
     async def select_one() -> None:
-        async with engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            await raw.driver_connection.fetchval("SELECT 1")
+        await connections.rows("SELECT 1", [])
 
     return select_one
 

@@ -17,7 +17,7 @@ from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
 from services.planner.access_lookup import AccessLookup
 from services.planner.billing_client import BillingClient, CircuitBreaker
-from services.planner.compile_slots import CompileSlots, DatabaseSlots, lease_engine
+from services.planner.compile_slots import CompileSlots, DatabaseSlots
 from services.planner.compile_slots_redis import RedisSlots, redis_client
 from services.planner.context import PlannerContext
 from services.planner.gating import TIERS
@@ -44,14 +44,14 @@ each of them in `errors`.
 """
 
 
-def compile_slots_for(settings: Settings, leases: AsyncEngine) -> CompileSlots:
+def compile_slots_for(settings: Settings, engine: AsyncEngine) -> CompileSlots:
     """Counted in Redis when PLANNER_REDIS_URL is set, else in the planner's database."""
     if settings.planner_redis_url:
         return RedisSlots(
             redis_client(settings.planner_redis_url), lease_s=settings.planner_compile_lease_s
         )
     return DatabaseSlots(
-        leases,
+        engine,
         lease_s=settings.planner_compile_lease_s,
         limits={tier.max_concurrent_plans for tier in TIERS.values()},
     )
@@ -64,7 +64,6 @@ def create_app(
     settings = settings or get_settings()
     engine = create_engine(settings.planner_database_url, pool_size=settings.database_pool_size)
     sessions = sessionmaker_for(engine)
-    leases = lease_engine(settings.planner_database_url, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,7 +79,7 @@ def create_app(
                     cooldown_s=settings.planner_billing_breaker_cooldown_s,
                 ),
             )
-            slots = compile_slots_for(settings, leases)
+            slots = compile_slots_for(settings, engine)
             app.state.planner = PlannerContext(
                 settings=settings,
                 sessions=sessions,
@@ -98,8 +97,6 @@ def create_app(
                 yield
             finally:
                 await slots.close()
-        if leases is not engine:
-            await leases.dispose()
         await engine.dispose()
 
     app = FastAPI(

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
+import asyncpg
 import structlog
 from sqlalchemy import (
     Integer,
@@ -59,12 +60,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-from services.common.db import create_engine, is_sqlite
 from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.common.ids import new_id
@@ -193,8 +193,8 @@ class _Driver:
     back), and on PostgreSQL BEGIN and COMMIT are two more round trips. Here: on
     SQLite inline (``_InlineSqlite``) or, when the file is locked, one hop to
     aiosqlite's ``execute_fetchall`` plus the pool's reset; on PostgreSQL one round
-    trip (asyncpg's ``fetch`` on the pooled connection, outside any transaction).
-    A single statement is atomic on both.
+    trip on the slots' own connections (``LeaseConnections``), outside any
+    transaction. A single statement is atomic on both.
     """
 
     def __init__(self, engine: AsyncEngine, statement: ClauseElement) -> None:
@@ -218,8 +218,15 @@ class _Driver:
             values.append(process(params[name]) if process else params[name])
         return values
 
-    async def rows(self, params: dict[str, Any], inline: _InlineSqlite | None) -> list[Any]:
+    async def rows(
+        self,
+        params: dict[str, Any],
+        inline: _InlineSqlite | None,
+        postgres: LeaseConnections | None,
+    ) -> list[Any]:
         arguments = self._arguments(params)
+        if postgres is not None:
+            return await postgres.rows(self.sql, arguments)
         if inline is not None:
             rows = inline.rows(self.sql, arguments)
             if rows is not None:
@@ -227,11 +234,9 @@ class _Driver:
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection
-            if self.sqlite:
-                # The connection runs without an implicit BEGIN (services.common.db), so
-                # the statement commits on its own.
-                return list(await driver.execute_fetchall(self.sql, arguments))
-            return list(await driver.fetch(self.sql, *arguments))
+            # The connection runs without an implicit BEGIN (services.common.db), so the
+            # statement commits on its own.
+            return list(await driver.execute_fetchall(self.sql, arguments))
 
     async def checkpoint(self) -> None:
         """A passive WAL checkpoint by the write engine (SQLite)."""
@@ -241,26 +246,52 @@ class _Driver:
             await driver.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def lease_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
-    """The engine compile slots run on.
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """What asyncpg's pool does instead of resetting a connection given back."""
 
-    SQLite: the app's write engine, so a lease takes its turn with the process's other
-    writers instead of polling for the file's lock. PostgreSQL: a small pool of its own
-    whose commits do not wait for the WAL flush (``synchronous_commit = off``): a lease
-    lives for one compile, and after a database crash loses its last writes, the worst
-    is a slot held until its lease expires. Everything else stays durable.
+
+class LeaseConnections:
+    """The lease statements' own PostgreSQL connections: an asyncpg pool of
+    ``SIZE``, opened on first use.
+
+    A statement holds one for a round trip, so a few serve many compiles at once.
+    Its commits do not wait for the WAL flush (``synchronous_commit = off``): a
+    lease lives for one compile, and after a database crash loses its last writes,
+    the worst is a slot held until its lease expires; everything else stays durable.
+    A connection given back is not reset (asyncpg's default is a round trip of
+    ``RESET ALL``, ``UNLISTEN *`` and more): a lease statement runs outside any
+    transaction and leaves no session state. asyncpg rather than SQLAlchemy's pool,
+    whose checkout and return cost a slot more CPU than both statements' round trips.
     """
-    if is_sqlite(url):
-        return write_engine
-    # Kept connections only (see create_engine): an overflow one would be a new backend
-    # for each lease taken beyond the pool. A statement holds one for a round trip, so
-    # five serve many compiles at once; a sixth waits a moment for one.
-    return create_engine(
-        url,
-        pool_size=5,
-        max_overflow=0,
-        connect_args={"server_settings": {"synchronous_commit": "off"}},
-    )
+
+    SIZE = 5
+
+    def __init__(self, url: URL) -> None:
+        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def rows(self, sql: str, arguments: list[Any]) -> list[Any]:
+        pool = self._pool or await self._opened()
+        async with pool.acquire() as connection:
+            return list(await connection.fetch(sql, *arguments))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _opened(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=self.SIZE,
+                    reset=_keep_session,
+                    server_settings={"synchronous_commit": "off"},
+                )
+            return self._pool
 
 
 class CompileSlots(ABC):
@@ -415,7 +446,11 @@ class CompileSlots(ABC):
 
 class DatabaseSlots(CompileSlots):
     def __init__(self, engine: AsyncEngine, *, lease_s: float, limits: Iterable[int] = ()) -> None:
-        """``limits``: the maxConcurrentPlans values to compile the statement for now
+        """``engine``: the app's write engine. On SQLite a lease takes its turn there
+        with the process's other writers when the file is locked; on PostgreSQL the
+        statements run on connections of their own (``LeaseConnections``).
+
+        ``limits``: the maxConcurrentPlans values to compile the statement for now
         rather than on a first compile (others are compiled when first asked for)."""
         super().__init__()
         self.engine = engine
@@ -429,20 +464,24 @@ class DatabaseSlots(CompileSlots):
             if self._release.sqlite and database and database != ":memory:"
             else None
         )
+        self.postgres = None if self._release.sqlite else LeaseConnections(engine.url)
 
     async def _give_back(self, lease: Lease) -> None:
         await self._release.rows(
             {"account_id": lease.account_id, "slot": lease.slot, "holder": lease.holder},
             self._inline,
+            self.postgres,
         )
         if self._inline and self._inline.since_checkpoint >= self._inline.CHECKPOINT_EVERY:
             self._inline.since_checkpoint = 0
             await self._release.checkpoint()
 
     async def _close(self) -> None:
-        """Close this process's inline SQLite connection."""
+        """Close this process's inline SQLite connection, or its PostgreSQL ones."""
         if self._inline is not None:
             self._inline.close()
+        if self.postgres is not None:
+            await self.postgres.close()
 
     async def _taken(self, account_id: str, limit: int) -> Lease | None:
         take = self._take.get(limit)
@@ -465,6 +504,7 @@ class DatabaseSlots(CompileSlots):
                     "offset": random.randrange(limit),  # noqa: S311 (spreads, not secret)
                 },
                 self._inline,
+                self.postgres,
             )
             if rows:
                 return Lease(account_id, int(rows[0][0]), holder)

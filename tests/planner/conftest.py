@@ -15,7 +15,7 @@ from sqlalchemy import text
 from services.common.db import create_engine
 from services.common.migrate import upgrade
 from services.planner.app import create_app
-from services.planner.compile_slots import DatabaseSlots, lease_engine
+from services.planner.compile_slots import DatabaseSlots
 from services.planner.compile_slots_redis import RedisSlots, redis_client
 from services.planner.models import Base
 from tests.databases import (
@@ -93,11 +93,13 @@ async def replicas(
     @asynccontextmanager
     async def in_database(lease_s: float = 120.0) -> AsyncIterator[tuple[Any, ...]]:
         engines = [create_engine(url) for _ in range(2)]
-        leases = [lease_engine(url, engine) for engine in engines]
+        pair = tuple(DatabaseSlots(engine, lease_s=lease_s) for engine in engines)
         try:
-            yield tuple(DatabaseSlots(engine, lease_s=lease_s) for engine in leases)
+            yield pair
         finally:
-            for engine in {*engines, *leases}:
+            for slots in pair:
+                await slots.close()
+            for engine in engines:
                 await engine.dispose()
 
     yield in_database

@@ -19,7 +19,6 @@ from services.planner.compile_slots import (
     CompileSlots,
     DatabaseSlots,
     Lease,
-    lease_engine,
 )
 from tests.planner.support import Planners, Replicas, auth
 
@@ -155,7 +154,7 @@ class TestServed:
         self, planners: Planners, planner_db_url: str, body: bytes
     ) -> None:
         engine = create_engine(planner_db_url)
-        other = DatabaseSlots(lease_engine(planner_db_url, engine), lease_s=120.0)
+        other = DatabaseSlots(engine, lease_s=120.0)
         try:
             async with planners() as planner:
                 held = await other.acquire("acc_alice", 1)
@@ -182,7 +181,7 @@ class TestServed:
                 assert response.status_code == 200
         # Stopped the moment its answers left: its lifespan waited for the releases.
         engine = create_engine(planner_db_url)
-        other = DatabaseSlots(lease_engine(planner_db_url, engine), lease_s=120.0)
+        other = DatabaseSlots(engine, lease_s=120.0)
         try:
             assert await other.acquire("acc_alice", 1) is not None
         finally:

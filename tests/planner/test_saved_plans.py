@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from services.common.db import create_engine
-from services.planner.compile_slots import DatabaseSlots, lease_engine
+from services.planner.compile_slots import DatabaseSlots
 from tests.databases import SqliteTemplates
 from tests.planner.billing_standin import BillingStandIn
 from tests.planner.support import LANDING, Planners, Replicas, auth
@@ -55,11 +55,13 @@ async def two_processes(
 ) -> AsyncIterator[tuple[DatabaseSlots, DatabaseSlots]]:
     """The compile slots of two planner processes sharing one SQLite file."""
     engines = [create_engine(url) for _ in range(2)]
-    leases = [lease_engine(url, engine) for engine in engines]
+    a, b = (DatabaseSlots(engine, lease_s=lease_s) for engine in engines)
     try:
-        yield DatabaseSlots(leases[0], lease_s=lease_s), DatabaseSlots(leases[1], lease_s=lease_s)
+        yield a, b
     finally:
-        for engine in {*engines, *leases}:
+        for slots in (a, b):
+            await slots.close()
+        for engine in engines:
             await engine.dispose()
 
 
