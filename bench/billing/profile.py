@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -23,7 +24,15 @@ from collections import Counter
 from pathlib import Path
 
 from bench.billing import data, load
-from bench.billing.__main__ import HOOK_PATH, READ_PATH, ROOT, billing_command, free_port, server
+from bench.billing.__main__ import (
+    HOOK_PATH,
+    READ_PATH,
+    ROOT,
+    billing_command,
+    free_port,
+    server,
+    uvicorn_command,
+)
 from services.common.auth import mint_token
 from services.common.settings import Settings
 
@@ -116,17 +125,29 @@ def profile(
     settings = Settings()
     headers = {"Authorization": f"Bearer {mint_token(data.ACCOUNT, settings, ttl=86400)}"}
     out = logs / f"{backend}.txt"
-    with data.fresh_database(backend) as url:
-        port = free_port()
+    with data.fresh_database(backend) as url, contextlib.ExitStack() as stack:
+        port, subscriber_port = free_port(), free_port()
         env = dict(
             os.environ,
             BILLING_DATABASE_URL=url,
-            BILLING_EVENTS_SUBSCRIBERS=f"http://127.0.0.1:{free_port()}/events",
+            BILLING_EVENTS_SUBSCRIBERS=f"http://127.0.0.1:{subscriber_port}/events",
             PAYMENT_PROVIDER_ENDPOINT=f"http://127.0.0.1:{free_port()}",
             # The periodic reconciliation asks the provider (none runs here) about every
             # living subscription, 3,000 of the seed's; it would land in a random round.
             RECONCILE_INTERVAL_SECONDS="0",
         )
+        if ingest:
+            # As in the ingest bench: the outbox delivers each new subscription's
+            # announcement to the bare app, so the worker's deliveries are sampled too.
+            stack.enter_context(
+                server(
+                    f"bare-{backend}",
+                    uvicorn_command("bench.billing.bare:app", subscriber_port),
+                    env,
+                    subscriber_port,
+                    logs,
+                )
+            )
         with server(f"billing-{backend}", billing_command(port), env, port, logs) as base:
             url_ = base + READ_PATH
             load.reads(url_, headers, connections=32, seconds=1)  # warm-up
