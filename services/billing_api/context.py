@@ -28,6 +28,12 @@ class BillingContext:
     reads: async_sessionmaker[AsyncSession]
 
     @property
+    def write_engine(self) -> AsyncEngine:
+        """The engine behind ``sessions``, for statements sent straight to its driver."""
+        engine: AsyncEngine = self.sessions.kw["bind"]
+        return engine
+
+    @property
     def read_engine(self) -> AsyncEngine:
         """The engine behind ``reads``."""
         engine: AsyncEngine = self.reads.kw["bind"]

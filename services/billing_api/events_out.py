@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence, Set
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.billing_api.models import OutboxMessage, Subscription
@@ -35,9 +36,13 @@ from services.common.types import utcnow
 MAX_DELIVERY_ATTEMPTS = 40
 
 
-def announce_subscription(
-    session: AsyncSession, subscription: Subscription, subscribers: Sequence[str]
-) -> None:
+def announcement_rows(
+    subscription: Subscription, subscribers: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The outbox rows announcing ``subscription`` as it now is, one per subscriber (every
+    column but the key), for the transaction that records the change."""
+    if not subscribers:
+        return []
     now = utcnow()
     payload = json.dumps(
         {
@@ -52,18 +57,38 @@ def announce_subscription(
         },
         separators=(",", ":"),
     )
-    for url in subscribers:
-        session.add(
-            OutboxMessage(
-                message_id=new_id("msg"),
-                event_type="subscription.updated",
-                account_id=subscription.account_id,
-                subscriber_url=url,
-                payload=payload,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+    return [
+        {
+            "message_id": new_id("msg"),
+            "event_type": "subscription.updated",
+            "account_id": subscription.account_id,
+            "subscriber_url": url,
+            "payload": payload,
+            "attempts": 0,
+            "last_error": None,
+            "last_status_code": None,
+            "created_at": now,
+            "next_attempt_at": now,
+            "lease_until": None,
+            "delivered_at": None,
+        }
+        for url in subscribers
+    ]
+
+
+async def announce_subscription(
+    session: AsyncSession, subscription: Subscription, subscribers: Sequence[str]
+) -> None:
+    await write_announcements(session, announcement_rows(subscription, subscribers))
+
+
+async def write_announcements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        # A Core insert: the messages are never read back in the transaction that writes them.
+        await session.execute(_OUTBOX_INSERT, list(rows))
+
+
+_OUTBOX_INSERT = insert(cast(Table, OutboxMessage.__table__))
 
 
 # Outbound billing events: 1 s, 2 s, 4 s … capped at an hour, about a day in all.

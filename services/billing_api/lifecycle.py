@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, bindparam, insert, select
@@ -18,7 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from services.billing_api.events_out import announce_subscription
+from services.billing_api.events_out import (
+    announce_subscription,
+    announcement_rows,
+    write_announcements,
+)
 from services.billing_api.models import (
     AttemptStatus,
     PaymentAttempt,
@@ -123,6 +128,35 @@ async def record_found_checkout(
     return attempt
 
 
+@dataclass(frozen=True, slots=True)
+class NewSubscription:
+    """What the first report of a subscription records, as rows (every column but an
+    autoincrement key): the subscription, its audit row and its announcements.
+
+    Written together, in the transaction that stores the report, and only when no row
+    with that provider id exists yet (``apply_subscription_state`` and, for webhooks,
+    ``services/billing_api/direct_ingest.py``); otherwise the report is an update.
+    """
+
+    recorded: Subscription  # the subscription as built, not in any session
+    subscription: dict[str, Any]
+    change: dict[str, Any]
+    announcements: list[dict[str, Any]]
+
+
+def new_subscription(
+    state: SubscriptionState, *, provider: str, source: str, subscribers: Sequence[str] = ()
+) -> NewSubscription:
+    """The rows a subscription we have never recorded is stored with."""
+    created = _new_subscription(state, provider)
+    return NewSubscription(
+        recorded=created,
+        subscription={name: getattr(created, name) for name in _NEW_SUBSCRIPTION_COLUMNS},
+        change=_change_row(created, None, source),
+        announcements=announcement_rows(created, subscribers),
+    )
+
+
 async def apply_subscription_state(
     session: AsyncSession,
     state: SubscriptionState,
@@ -142,14 +176,15 @@ async def apply_subscription_state(
     """
     existing = None if likely_new else await _locked_subscription(session, state.subscription_id)
     if existing is None:
-        created = _new_subscription(state, provider)
-        if await _insert_unless_recorded(session, created):
+        new = new_subscription(state, provider=provider, source=source, subscribers=subscribers)
+        if await _insert_unless_recorded(session, new.subscription):
             # Stored by the statement above: the session holds it as loaded, not new, so
             # it is not inserted again and later changes to it are updates.
+            created = new.recorded
             make_transient_to_detached(created)
             session.add(created)
-            await _audit(session, created, None, source)
-            announce_subscription(session, created, subscribers)
+            await session.execute(_AUDIT_INSERT, new.change)
+            await write_announcements(session, new.announcements)
             return created
         # Another writer recorded it first (webhook beside a status poll): update theirs.
         # (On PostgreSQL the insert waited for that writer's commit, so this finds it.)
@@ -177,7 +212,7 @@ async def apply_subscription_state(
     existing.updated_at = utcnow()
     if previous != existing.status:
         await _audit(session, existing, previous, source)
-    announce_subscription(session, existing, subscribers)
+    await announce_subscription(session, existing, subscribers)
     return existing
 
 
@@ -217,10 +252,9 @@ def _subscription_insert(dialect: str) -> Insert:
     )
 
 
-async def _insert_unless_recorded(session: AsyncSession, subscription: Subscription) -> bool:
-    """Insert a new subscription unless one with its provider id exists (then False)."""
+async def _insert_unless_recorded(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a new subscription's row unless one with its provider id exists (then False)."""
     statement = _subscription_insert(_dialect_of(session))
-    values = {name: getattr(subscription, name) for name in _NEW_SUBSCRIPTION_COLUMNS}
     return await session.scalar(statement, values) is not None
 
 
@@ -250,11 +284,9 @@ def _new_subscription(state: SubscriptionState, provider: str) -> Subscription:
     )
 
 
-async def _audit(
-    session: AsyncSession, subscription: Subscription, previous: str | None, source: str
-) -> None:
-    # A Core insert: the audit row is never read back in the transaction that writes it.
-    row: dict[str, Any] = {
+def _change_row(subscription: Subscription, previous: str | None, source: str) -> dict[str, Any]:
+    """The audit row of a subscription's move from ``previous`` to its status now."""
+    return {
         "subscription_id": subscription.id,
         "account_id": subscription.account_id,
         "from_status": previous,
@@ -263,4 +295,10 @@ async def _audit(
         "provider_state_at": subscription.provider_state_at,
         "recorded_at": utcnow(),
     }
-    await session.execute(_AUDIT_INSERT, row)
+
+
+async def _audit(
+    session: AsyncSession, subscription: Subscription, previous: str | None, source: str
+) -> None:
+    # A Core insert: the audit row is never read back in the transaction that writes it.
+    await session.execute(_AUDIT_INSERT, _change_row(subscription, previous, source))

@@ -30,9 +30,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.billing_api import direct_ingest
 from services.billing_api.context import BillingContext
 from services.billing_api.events_out import backoff
-from services.billing_api.lifecycle import apply_subscription_state, settle_checkout
+from services.billing_api.lifecycle import (
+    apply_subscription_state,
+    new_subscription,
+    settle_checkout,
+)
 from services.billing_api.models import InboxStatus, PaymentAttempt, WebhookInboxEvent
 from services.billing_api.provider_adapter import (
     EventKind,
@@ -78,6 +83,15 @@ async def receive(
         raise AppError(ErrorCode.WEBHOOK_PAYLOAD_INVALID) from exc
 
     try:
+        # The usual event, a new subscription, straight through the driver; if the
+        # subscription is recorded already (or anything fails) nothing was written and
+        # the general path below decides.
+        direct = await _store_new_subscription(context, provider_name, event, body)
+        if direct is not None:
+            return direct
+    except Exception:
+        log.warning("direct ingest failed; taking the general path", exc_info=True)
+    try:
         # The usual case in one transaction: the row goes in already settled, together
         # with the event's effects, so it is stored once and applied once, atomically. A
         # duplicate finds the row (on PostgreSQL it waits for a concurrent first insert to
@@ -103,6 +117,26 @@ async def receive(
     return Receipt(event.event_id, duplicate=False)
 
 
+async def _store_new_subscription(
+    context: BillingContext, provider_name: str, event: ProviderEvent, body: bytes
+) -> Receipt | None:
+    """A first report of a subscription stored with its effects in one transaction on
+    the driver (``direct_ingest``); None when it is not that (the general path decides)."""
+    if not _reports_new_subscription(event) or event.subscription is None:
+        return None
+    new = new_subscription(
+        event.subscription,
+        provider=context.provider.name,
+        source=_source(event),
+        subscribers=context.settings.events_subscribers,
+    )
+    inbox = _inbox_row(provider_name, event, body, InboxStatus.APPLIED)
+    stored = await direct_ingest.store_new_subscription(context.write_engine, inbox, new)
+    if stored is direct_ingest.Stored.RECORDED_BEFORE:
+        return None
+    return Receipt(event.event_id, duplicate=stored is direct_ingest.Stored.DUPLICATE)
+
+
 async def _store(
     session: AsyncSession,
     provider_name: str,
@@ -114,10 +148,18 @@ async def _store(
 
     ``status`` is pending, or already settled when the effects go in the same transaction.
     """
-    now = utcnow()
-    settled = status != InboxStatus.PENDING
     assert session.bind is not None, "sessions are bound to their engine"
-    row = {
+    row = _inbox_row(provider_name, event, body, status)
+    inserted: int | None = await session.scalar(_inbox_insert(session.bind.dialect.name), row)
+    return inserted
+
+
+def _inbox_row(
+    provider_name: str, event: ProviderEvent, body: bytes, status: InboxStatus
+) -> dict[str, object]:
+    """The event's inbox row, every column but the key."""
+    now = utcnow()
+    return {
         "provider": provider_name,
         "event_id": event.event_id,
         "event_type": event.type,
@@ -125,12 +167,11 @@ async def _store(
         "payload": body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
         "status": status,
         "attempts": 0,
+        "last_error": None,
         "received_at": now,
         "next_attempt_at": now,
-        "applied_at": now if settled else None,
+        "applied_at": None if status == InboxStatus.PENDING else now,
     }
-    inserted: int | None = await session.scalar(_inbox_insert(session.bind.dialect.name), row)
-    return inserted
 
 
 @functools.cache
@@ -154,6 +195,7 @@ _INBOX_COLUMNS = (
     "payload",
     "status",
     "attempts",
+    "last_error",
     "received_at",
     "next_attempt_at",
     "applied_at",
@@ -193,16 +235,25 @@ def _settled_status(event: ProviderEvent) -> InboxStatus:
     return InboxStatus.IGNORED if event.kind == EventKind.IGNORED else InboxStatus.APPLIED
 
 
+def _reports_new_subscription(event: ProviderEvent) -> bool:
+    """The provider says it created the subscription: most likely one we never recorded."""
+    return event.kind == EventKind.SUBSCRIPTION_CHANGED and event.type.endswith(".created")
+
+
+def _source(event: ProviderEvent) -> str:
+    """What the audit row names as the cause of a change."""
+    return f"webhook:{event.event_id}"[:40]
+
+
 async def _apply(context: BillingContext, session: AsyncSession, event: ProviderEvent) -> None:
-    source = f"webhook:{event.event_id}"[:40]
     if event.kind == EventKind.SUBSCRIPTION_CHANGED and event.subscription is not None:
         await apply_subscription_state(
             session,
             event.subscription,
             provider=context.provider.name,
-            source=source,
+            source=_source(event),
             subscribers=context.settings.events_subscribers,
-            likely_new=event.type.endswith(".created"),
+            likely_new=_reports_new_subscription(event),
         )
     elif event.kind == EventKind.CHECKOUT_SETTLED and event.checkout is not None:
         attempt = await session.scalar(

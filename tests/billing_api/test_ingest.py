@@ -1,5 +1,6 @@
 """Webhook ingest stores and applies in one transaction: still once per event, under
-concurrent deliveries of the same and of different events."""
+concurrent deliveries of the same and of different events, and when a new subscription's
+direct store fails part way."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from services.billing_api import lifecycle, webhooks
 from services.billing_api.models import (
     InboxStatus,
     OutboxMessage,
@@ -98,3 +101,49 @@ async def test_a_created_event_for_a_subscription_already_recorded_updates_it(
     assert await _count(app, select(func.count()).select_from(SubscriptionChange)) == 2
     applied = select(func.count()).where(WebhookInboxEvent.status == InboxStatus.APPLIED)
     assert await _count(app, applied) == 3
+
+
+async def test_a_failure_inside_the_direct_store_writes_nothing_and_the_event_still_applies(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The new subscription's rows go straight to the driver; a statement failing after
+    # the inbox row went in must take that row with it (the event would otherwise be
+    # stored applied with no effect), and the session's path then applies it once.
+    real = lifecycle.new_subscription
+
+    def unstorable(*args: Any, **kwargs: Any) -> lifecycle.NewSubscription:
+        new = real(*args, **kwargs)
+        new.change["source"] = None  # NOT NULL: the audit insert fails
+        return new
+
+    monkeypatch.setattr(webhooks, "new_subscription", unstorable)
+    now = int(time.time() * 1000)
+    first = envelope(
+        "customer.subscription.created",
+        subscription_object("sub_fails", "active", updated_ms=now),
+        event_id="evt_fails",
+    )
+    answer = await client.post(HOOK, content=first, headers=signed_headers(first, settings))
+    assert answer.status_code == 200
+    assert answer.json()["duplicate"] is False
+    monkeypatch.setattr(webhooks, "new_subscription", real)
+    # The connection the failure happened on serves the next event as usual.
+    second = envelope(
+        "customer.subscription.created",
+        subscription_object("sub_after", "active", updated_ms=now, account="acc_after"),
+        event_id="evt_after",
+    )
+    answer = await client.post(HOOK, content=second, headers=signed_headers(second, settings))
+    assert answer.status_code == 200
+    async with app.state.billing.reads() as session:
+        inbox = (
+            await session.execute(select(WebhookInboxEvent.event_id, WebhookInboxEvent.status))
+        ).all()
+        sources = (await session.scalars(select(SubscriptionChange.source))).all()
+    assert sorted(inbox) == [("evt_after", InboxStatus.APPLIED), ("evt_fails", InboxStatus.APPLIED)]
+    assert sorted(sources) == ["webhook:evt_after", "webhook:evt_fails"]
+    assert await _count(app, select(func.count()).select_from(Subscription)) == 2
+    assert await _count(app, select(func.count()).select_from(OutboxMessage)) == 2

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from services.billing_api import lifecycle, webhooks
+from services.billing_api import direct_ingest, lifecycle, webhooks
 from services.billing_api.models import (
     InboxStatus,
     OutboxMessage,
@@ -185,6 +185,9 @@ class TestExactlyOnce:
         async def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("database hiccup")
 
+        # Both ways a new subscription is stored: straight through the driver and, when
+        # that fails, through the session.
+        monkeypatch.setattr(direct_ingest, "store_new_subscription", broken)
         monkeypatch.setattr(webhooks, "apply_subscription_state", broken)
         body = envelope(
             "customer.subscription.created",
