@@ -7,6 +7,8 @@ across replicas and leases, is ``test_saved_plans.TestConcurrency``'s.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import msgspec
 import pytest
 from structlog.testing import capture_logs
@@ -42,34 +44,32 @@ class Compiles:
         return "schedule"
 
 
-def is_refusal(error: pytest.ExceptionInfo[AppError]) -> bool:
-    return (
-        error.value.code is ErrorCode.PLAN_CONCURRENCY_LIMIT
-        and (error.value.headers or {}).get("Retry-After") == "1"
-    )
+async def refused_while_held(
+    a: CompileSlots, b: CompileSlots, compile: Callable[[], Awaitable[str]], *, small: bool
+) -> Lease:
+    """``a`` runs a compile while ``b`` holds the one slot: a 429. ``b``'s lease."""
+    held = await b.acquire("acc_alice", 1)
+    assert held is not None
+    with pytest.raises(AppError) as refused:
+        await a.run("acc_alice", 1, compile, small=small)
+    assert refused.value.code is ErrorCode.PLAN_CONCURRENCY_LIMIT
+    assert (refused.value.headers or {}).get("Retry-After") == "1"
+    return held
 
 
 class TestRun:
     async def test_a_large_plan_never_starts_without_its_slot(self, replicas: Replicas) -> None:
         async with replicas() as (a, b):
-            held = await b.acquire("acc_alice", 1)
-            assert held is not None
             compiles = Compiles()
-            with pytest.raises(AppError) as refused:
-                await a.run("acc_alice", 1, compiles, small=False)
-            assert is_refusal(refused)
+            await refused_while_held(a, b, compiles, small=False)
             assert compiles.started == 0
 
     async def test_a_small_plan_refused_is_thrown_away_and_then_asked_first(
         self, replicas: Replicas
     ) -> None:
         async with replicas() as (a, b):
-            held = await b.acquire("acc_alice", 1)
-            assert held is not None
             compiles = Compiles()
-            with pytest.raises(AppError) as refused:
-                await a.run("acc_alice", 1, compiles, small=True)
-            assert is_refusal(refused)
+            held = await refused_while_held(a, b, compiles, small=True)
             assert compiles.started == 1  # compiled while the slot was asked for; not answered
             with pytest.raises(AppError):
                 await a.run("acc_alice", 1, compiles, small=True)
@@ -85,10 +85,7 @@ class TestRun:
             raise ValueError("not a plan")
 
         async with replicas() as (a, b):
-            assert await b.acquire("acc_alice", 1) is not None
-            with pytest.raises(AppError) as refused:
-                await a.run("acc_alice", 1, broken, small=True)
-            assert is_refusal(refused)
+            await refused_while_held(a, b, broken, small=True)  # not the ValueError
 
     async def test_the_slot_is_given_back_after_the_answer(self, replicas: Replicas) -> None:
         async with replicas() as (a, b):
