@@ -28,6 +28,7 @@ every read goes through the read engine.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,7 +36,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import Executable
 
 # Primary result codes: the extended ones (SQLITE_BUSY_RECOVERY, SQLITE_BUSY_SNAPSHOT...)
@@ -45,11 +46,18 @@ _WOULD_WAIT = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 class PlainReads:
     """Plain reads of one statement each through ``read_engine``; on a SQLite file,
-    inline on the calling thread first (see the module's docstring)."""
+    inline first on the thread that made this (see the module's docstring).
+
+    In a service that is the event loop's thread. A read on any other thread (another
+    loop in a test, say) goes through the read engine, so the one inline connection is
+    only ever used by one thread, one statement at a time: each runs to its last row
+    without yielding to the loop.
+    """
 
     def __init__(self, read_engine: AsyncEngine) -> None:
         self.engine = read_engine
         self.inline = _inline_engine(read_engine)
+        self._thread = threading.get_ident()
         if self.inline is not None:
             inline = self.inline
             # Closed with the read engine, wherever that happens (an app's lifespan, a
@@ -58,7 +66,7 @@ class PlainReads:
 
     async def first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
         """The statement's first row, or None."""
-        if self.inline is not None:
+        if self.inline is not None and threading.get_ident() == self._thread:
             try:
                 return self._first_inline(self.inline, statement, params)
             except _WouldWait:
@@ -92,13 +100,11 @@ def _inline_engine(read_engine: AsyncEngine) -> Engine | None:
         return None
     engine = create_engine(
         url.set(drivername="sqlite+pysqlite"),
-        # One connection per thread that reads, held while the engine lives: in a service
-        # that is the event loop's thread alone. Statements on one thread never interleave,
-        # since each runs to its last row without yielding to the loop.
-        poolclass=SingletonThreadPool,
+        # One connection, held while the engine lives, used by one thread (PlainReads).
+        poolclass=StaticPool,
         # timeout 0: no busy handler, SQLITE_BUSY at once instead of sleeping on the loop.
-        # check_same_thread off only so that dispose() may close a connection from the
-        # thread it runs on; the pool never hands one thread's connection to another.
+        # check_same_thread off only so that dispose() may close it from whatever thread
+        # disposes of the read engine.
         connect_args={"timeout": 0, "check_same_thread": False},
         # The driver never issues BEGIN, and there is nothing to roll back afterwards.
         isolation_level="AUTOCOMMIT",

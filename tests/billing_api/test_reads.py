@@ -25,10 +25,12 @@ from services.billing_api.subscriptions import (
     CURRENT_SUBSCRIPTION_SHOWN,
     current_subscription,
 )
+from services.common.db import create_read_engine
+from services.common.plain_reads import PlainReads
 from tests.billing_api.conftest import _truncate_all
 from tests.billing_api.fakes import FakeProvider
 from tests.billing_api.support import make_settings
-from tests.databases import SqliteTemplates
+from tests.databases import SqliteTemplates, run_blocking
 
 
 def _row(account: str, sub_id: str, status: str = "active") -> dict[str, Any]:
@@ -236,3 +238,19 @@ async def test_a_locked_file_is_read_off_the_loop_once_free(sqlite_app: FastAPI,
         again = await client.get("/api/billing/subscription", headers=auth("acc_alice"))
         assert again.json() == unlocked.json()
         assert taken == []
+
+
+async def test_a_read_on_another_thread_goes_through_the_read_engine(sqlite_app: FastAPI) -> None:
+    await _seed_three_accounts(sqlite_app)
+    url = sqlite_app.state.settings.billing_database_url
+    reads = PlainReads(create_read_engine(url))  # made on this thread: inline here only
+    try:
+        params = {"account_id": "acc_alice"}
+        here = await reads.first(CURRENT_SUBSCRIPTION_SHOWN, params)
+        taken = _checkouts(reads.engine)
+        elsewhere = run_blocking(lambda: reads.first(CURRENT_SUBSCRIPTION_SHOWN, params))
+        assert len(taken) == 1
+        assert here is not None
+        assert elsewhere == here
+    finally:
+        await reads.engine.dispose()
