@@ -252,7 +252,7 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
 
 class LeaseConnections:
     """The lease statements' own PostgreSQL connections: an asyncpg pool of
-    ``SIZE``, opened on first use.
+    ``SIZE``, all opened on first use.
 
     A statement holds one for a round trip, so a few serve many compiles at once.
     Its commits do not wait for the WAL flush (``synchronous_commit = off``): a
@@ -284,9 +284,11 @@ class LeaseConnections:
     async def _opened(self) -> asyncpg.Pool:
         async with self._opening:
             if self._pool is None:
+                # All opened at once: one opened on demand later would hold up a
+                # release by a connection's set-up (tens of ms on a busy server).
                 self._pool = await asyncpg.create_pool(
                     self._dsn,
-                    min_size=1,
+                    min_size=self.SIZE,
                     max_size=self.SIZE,
                     reset=_keep_session,
                     server_settings={"synchronous_commit": "off"},
@@ -332,8 +334,13 @@ class CompileSlots(ABC):
         self._forget(lease.account_id)
         await self._give_back(lease)
 
-    def release_soon(self, lease: Lease) -> None:
-        """The lease's slot given back by a task of its own: the caller goes on at once."""
+    async def release_soon(self, lease: Lease) -> None:
+        """The lease's slot given back by a task of its own, not waited for.
+
+        One turn of the event loop is given to that task before returning, so its
+        statement is on its way to the store before the caller answers: the next
+        compile a client sends on receiving that answer reaches the store after it.
+        """
         self._forget(lease.account_id)
         task = asyncio.get_running_loop().create_task(self._give_back_logged(lease))
         pending = self._giving_back.setdefault(lease.account_id, set())
@@ -345,6 +352,7 @@ class CompileSlots(ABC):
                 del self._giving_back[lease.account_id]
 
         task.add_done_callback(done)
+        await asyncio.sleep(0)
 
     async def settled(self) -> None:
         """Every release of this process through to the store."""
@@ -373,7 +381,7 @@ class CompileSlots(ABC):
             try:
                 return await compile()
             finally:
-                self.release_soon(lease)
+                await self.release_soon(lease)
         compiling = asyncio.ensure_future(compile())
         try:
             lease = await self.acquire(account_id, limit)
@@ -389,7 +397,7 @@ class CompileSlots(ABC):
         try:
             return await compiling
         finally:
-            self.release_soon(lease)
+            await self.release_soon(lease)
 
     @staticmethod
     def refusal(limit: int) -> AppError:
