@@ -17,6 +17,8 @@ Two engines per database:
   so a write sent through it by mistake fails instead of committing on its own.
   Each statement sees its own snapshot: a read that needs several statements to agree
   with each other belongs in one statement or in a transaction on the write engine.
+  The hottest one-statement reads go through ``services.common.plain_reads``, which on
+  SQLite runs them on the event loop's thread instead (same rules, no thread hops).
 
 On PostgreSQL both replace a connection the server closed before using it, without
 the round trips of ``pool_pre_ping`` (``_discard_closed_on_checkout``).

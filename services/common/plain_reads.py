@@ -14,10 +14,10 @@ connection of its own that is
   statement, ended when its rows are fetched), so each read sees its own snapshot,
   as through the read engine;
 * never waiting: ``busy_timeout`` 0, so when the file cannot be read at once
-  (another connection holding it in exclusive locking mode, a WAL recovery, a
-  checkpoint resetting the log) SQLite answers ``SQLITE_BUSY`` straight away, nothing
-  was read, and the read goes the usual way through the read engine, whose thread
-  waits its turn. The event loop never sleeps on a lock.
+  (another connection holding it in exclusive locking mode, a WAL recovery in
+  progress) SQLite answers ``SQLITE_BUSY`` straight away, nothing was read, and the
+  read goes the usual way through the read engine, whose thread waits its turn. The
+  event loop never sleeps on a lock.
 
 It is the same statement through the same SQLAlchemy machinery (the pysqlite dialect,
 which the aiosqlite one is built on): the same SQL, the same type processing, the same
