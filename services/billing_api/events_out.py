@@ -28,7 +28,7 @@ from services.common.outbound import (
     OutboxColumns,
     RetryPolicy,
     SendResult,
-    claim_row,
+    claim_rows,
 )
 from services.common.types import utcnow
 
@@ -94,6 +94,9 @@ _OUTBOX_INSERT = insert(cast(Table, OutboxMessage.__table__))
 # Outbound billing events: 1 s, 2 s, 4 s … capped at an hour, about a day in all.
 RETRY = RetryPolicy(base_seconds=1.0, max_seconds=3600.0, max_attempts=MAX_DELIVERY_ATTEMPTS)
 SEND_TIMEOUT_SECONDS = 5.0
+# Messages claimed, posted (concurrently) and recorded together. The planner keeps the
+# newest state it was told, so messages need no per-account order among themselves.
+DELIVERY_BATCH = 32
 
 
 def backoff(attempts: int) -> timedelta:
@@ -119,7 +122,7 @@ class _BillingOutbox:
     they were written. The planner keeps the newest state it was told, so messages
     need no per-account ordering."""
 
-    async def claim_next(
+    async def claim_due(
         self,
         session: AsyncSession,
         *,
@@ -127,8 +130,9 @@ class _BillingOutbox:
         lease_until: datetime,
         include_scheduled: bool,
         exclude: Set[int],
-    ) -> Claimed | None:
-        row = await claim_row(
+        limit: int,
+    ) -> Sequence[Claimed]:
+        rows = await claim_rows(
             session,
             OutboxMessage,
             _COLUMNS,
@@ -137,10 +141,12 @@ class _BillingOutbox:
             lease_until=lease_until,
             include_scheduled=include_scheduled,
             exclude=exclude,
+            limit=limit,
         )
-        if row is None:
-            return None
-        return Claimed(row.id, row.message_id, row.subscriber_url, row.payload, row.attempts)
+        return [
+            Claimed(row.id, row.message_id, row.subscriber_url, row.payload, row.attempts)
+            for row in rows
+        ]
 
     async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
         values = result.bookkeeping()
@@ -177,6 +183,7 @@ async def deliver_due(
         policy=RETRY,
         timeout_seconds=SEND_TIMEOUT_SECONDS,
         user_agent="gw_stack-billing-api/0.1",
+        batch=DELIVERY_BATCH,
     )
     return (await sender.deliver_due()).delivered
 

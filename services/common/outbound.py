@@ -1,25 +1,28 @@
 """Sending signed webhooks from a durable outbox: claim with a lease, sign, post, record.
 
 The one sender behind the sandbox's provider webhooks and billing_api's billing
-events. A message is claimed with a short lease in its own transaction (``SELECT …
+events. Messages are claimed with a short lease in their own transaction (``SELECT …
 FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas passing over the same table
-take different rows; SQLite's write lock at BEGIN does the same), sent outside any
-transaction, and its result recorded. Never send first and lock afterwards: two
-replicas would both send. A sender that dies mid-send leaves a lease that runs
-out, and the message is sent again, so delivery is at least once and receivers
-dedupe on ``webhook-id``; without a crash each message is sent once.
+take different rows; SQLite's write lock at BEGIN does the same), a batch of them
+(``batch``, 1 unless a table says otherwise) at a time, sent outside any
+transaction, concurrently, and their results recorded together. Never send first
+and lock afterwards: two replicas would both send. A sender that dies mid-send
+leaves a lease that runs out, and the message is sent again, so delivery is at
+least once and receivers dedupe on ``webhook-id``; without a crash each message is
+sent once.
 
 What differs between outboxes is each table's ``OutboxTable``: which rows still
 wait for a send (billing_api's outbox: not delivered and under its attempt limit;
 the sandbox's: pending and not held back behind an earlier event of the same
 object), where a message goes, and what columns record a result. Those are
-parameters of the one claim query here (``claim_row``: lease, due time, order,
+parameters of the one claim query here (``claim_rows``: lease, due time, order,
 ``SKIP LOCKED``); the flow, the signature, the HTTP call and the one backoff
 function are here too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
@@ -111,7 +114,7 @@ class OutboxColumns:
     next_attempt_at: InstrumentedAttribute[datetime]  # due from then (a backoff pushes it on)
 
 
-async def claim_row(
+async def claim_rows(
     session: AsyncSession,
     model: type[Row],
     columns: OutboxColumns,
@@ -121,12 +124,14 @@ async def claim_row(
     lease_until: datetime,
     include_scheduled: bool,
     exclude: Set[int],
-) -> Row | None:
-    """Lock the first row (in key order) that is still ``waiting`` for a send, is due and
-    is not leased to a live sender; lease it until ``lease_until`` and return it.
+    limit: int,
+) -> Sequence[Row]:
+    """Lock the first ``limit`` rows (in key order) that are still ``waiting`` for a send,
+    are due and are not leased to a live sender; lease them until ``lease_until`` and
+    return them.
 
     ``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a replica claiming at the same moment
-    takes the next row instead of waiting for this one. SQLite has no row locks and
+    takes the next rows instead of waiting for these. SQLite has no row locks and
     ignores the clause; there the write lock each claim's transaction takes at BEGIN
     lets one claimant at a time read and lease, which is the same guarantee.
     """
@@ -135,23 +140,23 @@ async def claim_row(
         select(model)
         .where(*waiting, or_(lease.is_(None), lease < now))
         .order_by(columns.key)
-        .limit(1)
+        .limit(limit)
         .with_for_update(skip_locked=True, of=model)
     )
     if not include_scheduled:
         query = query.where(columns.next_attempt_at <= now)
     if exclude:
         query = query.where(columns.key.not_in(exclude))
-    row = await session.scalar(query)
-    if row is not None:
+    rows = (await session.scalars(query)).all()
+    for row in rows:
         setattr(row, lease.key, lease_until)  # flushed with the claim's transaction
-    return row
+    return rows
 
 
 class OutboxTable(Protocol):
     """How one outbox table is read and written; every call runs in the sender's transaction."""
 
-    async def claim_next(
+    async def claim_due(
         self,
         session: AsyncSession,
         *,
@@ -159,9 +164,11 @@ class OutboxTable(Protocol):
         lease_until: datetime,
         include_scheduled: bool,
         exclude: Set[int],
-    ) -> Claimed | None:
-        """Lock the next due row, set its lease to ``lease_until`` and return it; None
-        when nothing is due. ``claim_row`` does it, given what "waiting" means here."""
+        limit: int,
+    ) -> Sequence[Claimed]:
+        """Lock up to ``limit`` due rows, in sending order, set their lease to
+        ``lease_until`` and return them; none when nothing is due. ``claim_rows`` does
+        it, given what "waiting" means here."""
         ...
 
     async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
@@ -174,7 +181,11 @@ class FlushResult:
     attempted: int = 0
     delivered: int = 0
     failed: int = 0
-    seen: set[int] = field(default_factory=set)
+    # Attempted in this call and not delivered: not claimed again by the same call. (A
+    # delivered message no longer waits, so it needs no exclusion: excluding every
+    # message sent made each claim of a long backlog list all those before it, a
+    # claim's cost growing with the pass.)
+    not_delivered: set[int] = field(default_factory=set)
 
 
 class OutboundSender:
@@ -188,7 +199,14 @@ class OutboundSender:
         policy: RetryPolicy,
         timeout_seconds: float,
         user_agent: str,
+        batch: int = 1,
     ) -> None:
+        """``batch``: how many messages one claim takes and posts at once (each to its own
+        subscriber URL, concurrently), their results recorded in one transaction. One
+        message at a time cost a claim and a record transaction, six or seven round
+        trips, per message; a table whose receivers need one message at a time in order
+        keeps 1."""
+        self._batch = batch
         self._sessions = sessions
         self._table = table
         self._client = client
@@ -201,29 +219,37 @@ class OutboundSender:
         """Send every message that is due (with ``include_scheduled``: also those waiting
         out a backoff), each at most once per call, until none is left."""
         result = FlushResult()
-        while claimed := await self._claim(include_scheduled, exclude=result.seen):
-            result.seen.add(claimed.key)
-            result.attempted += 1
-            if (await self._send(claimed)).delivered:
-                result.delivered += 1
-            else:
-                result.failed += 1
+        while batch := await self._claim(include_scheduled, exclude=result.not_delivered):
+            sent = await asyncio.gather(*(self._send(claimed) for claimed in batch))
+            async with self._sessions() as session, session.begin():
+                for claimed, outcome in zip(batch, sent, strict=True):
+                    await self._table.record(session, claimed, outcome)
+            for claimed, outcome in zip(batch, sent, strict=True):
+                self._log(claimed, outcome)
+                result.attempted += 1
+                if outcome.delivered:
+                    result.delivered += 1
+                else:
+                    result.failed += 1
+                    result.not_delivered.add(claimed.key)
         return result
 
-    async def _claim(self, include_scheduled: bool, *, exclude: Set[int]) -> Claimed | None:
-        # One at a time: a lease only has to outlast one request.
+    async def _claim(self, include_scheduled: bool, *, exclude: Set[int]) -> Sequence[Claimed]:
+        # A batch is sent all at once, so its leases only have to outlast one request.
         now = utcnow()
         lease_until = now + timedelta(seconds=self._timeout + _LEASE_MARGIN_SECONDS)
         async with self._sessions() as session, session.begin():
-            return await self._table.claim_next(
+            return await self._table.claim_due(
                 session,
                 now=now,
                 lease_until=lease_until,
                 include_scheduled=include_scheduled,
                 exclude=exclude,
+                limit=self._batch,
             )
 
     async def _send(self, claimed: Claimed) -> SendResult:
+        """Post one message; what happened, to be recorded with its batch's."""
         body = claimed.payload.encode()
         # The signature's timestamp is the real time of this attempt: receivers refuse
         # stale ones, and a retry hours later must still verify.
@@ -243,11 +269,7 @@ class OutboundSender:
                 error = f"HTTP {status_code}"
         except httpx.HTTPError as exc:
             error = type(exc).__name__
-        result = self._result(claimed, status_code, error)
-        async with self._sessions() as session, session.begin():
-            await self._table.record(session, claimed, result)
-        self._log(claimed, result)
-        return result
+        return self._result(claimed, status_code, error)
 
     def _result(self, claimed: Claimed, status_code: int | None, error: str | None) -> SendResult:
         attempts = claimed.attempts + 1

@@ -32,7 +32,7 @@ from services.common.outbound import (
     OutboxColumns,
     RetryPolicy,
     SendResult,
-    claim_row,
+    claim_rows,
 )
 from services.common.outbound import backoff_seconds as _common_backoff
 from services.common.settings import Settings
@@ -73,7 +73,7 @@ class _SandboxOutbox:
     def __init__(self, url: str) -> None:
         self._url = url
 
-    async def claim_next(
+    async def claim_due(
         self,
         session: AsyncSession,
         *,
@@ -81,14 +81,15 @@ class _SandboxOutbox:
         lease_until: datetime,
         include_scheduled: bool,
         exclude: Set[int],
-    ) -> Claimed | None:
+        limit: int,
+    ) -> Sequence[Claimed]:
         earlier = aliased(WebhookEvent)
         held_back = exists().where(
             earlier.ordering_key == WebhookEvent.ordering_key,
             earlier.status == DeliveryStatus.PENDING,
             earlier.seq < WebhookEvent.seq,
         )
-        row = await claim_row(
+        rows = await claim_rows(
             session,
             WebhookEvent,
             _COLUMNS,
@@ -97,10 +98,9 @@ class _SandboxOutbox:
             lease_until=lease_until,
             include_scheduled=include_scheduled,
             exclude=exclude,
+            limit=limit,
         )
-        if row is None:
-            return None
-        return Claimed(row.seq, row.id, self._url, row.payload, row.attempts)
+        return [Claimed(row.seq, row.id, self._url, row.payload, row.attempts) for row in rows]
 
     async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
         values = result.bookkeeping()

@@ -9,7 +9,7 @@ from collections import Counter
 import httpx
 from fastapi import FastAPI
 
-from services.billing_api.events_out import deliver_due
+from services.billing_api.events_out import DELIVERY_BATCH, deliver_due
 from services.billing_api.models import OutboxMessage
 from services.common import signing
 from services.common.ids import new_id
@@ -18,9 +18,11 @@ from services.common.types import utcnow
 
 
 async def test_concurrent_passes_post_each_message_once(app: FastAPI, settings: Settings) -> None:
+    # More than two claims' worth: each pass takes several batches, beside the others.
+    messages = 2 * DELIVERY_BATCH + 6
     now = utcnow()
     async with app.state.billing.sessions() as session, session.begin():
-        for _ in range(6):
+        for _ in range(messages):
             message_id = new_id("msg")
             session.add(
                 OutboxMessage(
@@ -46,6 +48,6 @@ async def test_concurrent_passes_post_each_message_once(app: FastAPI, settings: 
         delivered = await asyncio.gather(
             *(deliver_due(app.state.billing.sessions, http, secret) for _ in range(3))
         )
-    assert sum(delivered) == 6
-    assert len(received) == 6
+    assert sum(delivered) == messages
+    assert len(received) == messages
     assert set(received.values()) == {1}
