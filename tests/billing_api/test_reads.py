@@ -254,3 +254,21 @@ async def test_a_read_on_another_thread_goes_through_the_read_engine(sqlite_app:
         assert elsewhere == here
     finally:
         await reads.engine.dispose()
+
+
+async def test_an_inline_read_leaves_no_snapshot_open(sqlite_app: FastAPI) -> None:
+    # A read transaction left open would pin the WAL: no checkpoint could reset the log
+    # past it, and the file would grow while the service runs.
+    await _seed_three_accounts(sqlite_app)
+    reads = sqlite_app.state.billing.plain_reads
+    path = str(make_url(sqlite_app.state.settings.billing_database_url).database)
+    for account in ("acc_alice", "acc_mallory"):  # a row, and none
+        await reads.first(CURRENT_SUBSCRIPTION_SHOWN, {"account_id": account})
+        async with sqlite_app.state.billing.sessions() as session, session.begin():
+            await session.execute(text("UPDATE subscriptions SET plan_id = plan_id"))
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            busy, _log, _done = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            other.close()
+        assert busy == 0
