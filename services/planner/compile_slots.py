@@ -26,10 +26,10 @@ Neither statement waits on the answer's path (``CompileSlots.run``):
   small compile per process per that time.
 * The slot is given back once the answer is ready, by a task that does not hold
   the answer. Until its statement is through, this process counts the slot as
-  free and the store as held; so a take the store refuses is asked once more,
-  after this process's own releases of that account are through or, with none,
-  ``RECHECK_AFTER_S`` later: a client that sends its next compile the moment an
-  answer arrives, to any replica, is never refused for its own last one.
+  free and the store as held; so a take the store refuses is asked again, after
+  this process's own releases of that account are through and at the pauses of
+  ``RECHECKS_AFTER_S``: a client that sends its next compile the moment an answer
+  arrives, to any replica, is not refused for its own last one.
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ RETRY_AFTER_SECONDS = 1
 # knowing whether its account has a slot for it.
 OVERLAP_MAX_BODY_BYTES = 64 * 1024
 REFUSED_RECENTLY_S = 1.0
-# Far longer than a release statement takes; a genuine refusal waits this long for its 429.
-RECHECK_AFTER_S = 0.05
+# A release statement takes about a millisecond; on a loaded machine tens of them. A
+# genuine refusal waits for these (a quarter of a second in all) before its 429.
+RECHECKS_AFTER_S = (0.05, 0.2)
 # Accounts remembered as refused lately; past this many the memory starts afresh.
 _REFUSALS_REMEMBERED = 4096
 
@@ -389,10 +390,10 @@ class CompileSlots(ABC):
             compiling.cancel()
             raise
         if lease is None:
-            # The caller's compile turn stays taken until this compile stops using it.
-            await asyncio.wait({compiling})
-            if not compiling.cancelled():
-                compiling.exception()  # a refusal, whatever the compile made of the plan
+            # A refusal, whatever the compile makes of the plan. It is left to finish
+            # (a small plan, a few ms): cancelled, its thread would run on outside the
+            # process's compile turn, which it gives back only when done.
+            compiling.add_done_callback(_outcome_dropped)
             raise self.refusal(limit)
         try:
             return await compiling
@@ -420,13 +421,21 @@ class CompileSlots(ABC):
         """The lease's slot given back, if it is still this lease's."""
 
     async def _asked_again(self, account_id: str, limit: int) -> Lease | None:
-        """A refused take asked once more, once a slot given back a moment ago is back."""
+        """A refused take asked again, in case a slot given back a moment ago was not
+        yet back: after this process's own releases of the account, then after each of
+        ``RECHECKS_AFTER_S`` (another replica's, or a database slow to commit)."""
         pending = self._giving_back.get(account_id)
         if pending:
             await asyncio.wait(set(pending))
-        else:
-            await asyncio.sleep(RECHECK_AFTER_S)
-        return await self._taken(account_id, limit)
+            lease = await self._taken(account_id, limit)
+            if lease is not None:
+                return lease
+        for pause in RECHECKS_AFTER_S:
+            await asyncio.sleep(pause)
+            lease = await self._taken(account_id, limit)
+            if lease is not None:
+                return lease
+        return None
 
     async def _give_back_logged(self, lease: Lease) -> None:
         try:
@@ -450,6 +459,12 @@ class CompileSlots(ABC):
         self._held[account_id] -= 1
         if self._held[account_id] <= 0:
             del self._held[account_id]
+
+
+def _outcome_dropped(task: asyncio.Future[Any]) -> None:
+    """A compile nobody waits for: its outcome read, so asyncio does not report it."""
+    if not task.cancelled():
+        task.exception()
 
 
 class DatabaseSlots(CompileSlots):

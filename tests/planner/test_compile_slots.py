@@ -7,6 +7,7 @@ across replicas and leases, is ``test_saved_plans.TestConcurrency``'s.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -165,6 +166,33 @@ class TestServed:
                 assert len(compiled.json()["plan"]["tasks"]) == len(
                     msgspec.json.decode(body)["tasks"]
                 )
+        finally:
+            await other.close()
+            await engine.dispose()
+
+    async def test_a_refused_compile_holds_no_compile_turn_while_its_429_is_decided(
+        self, planners: Planners, planner_db_url: str
+    ) -> None:
+        engine = create_engine(planner_db_url)
+        other = DatabaseSlots(engine, lease_s=120.0)
+        try:
+            # One compile turn in the process; Alice's one slot held by another replica.
+            async with planners(planner_max_parallel_compiles=1) as planner:
+                assert await other.acquire("acc_alice", 1) is not None
+                finished: list[str] = []
+
+                async def compile_for(account: str) -> int:
+                    response = await planner.post(
+                        "/v1/plan/compile", content=BODY, headers=auth(account)
+                    )
+                    finished.append(account)
+                    return response.status_code
+
+                alice = asyncio.create_task(compile_for("acc_alice"))
+                await asyncio.sleep(0.02)  # her compile done, her slot still being asked for
+                assert await compile_for("acc_bob") == 200
+                assert await alice == 429
+                assert finished == ["acc_bob", "acc_alice"]
         finally:
             await other.close()
             await engine.dispose()

@@ -152,18 +152,14 @@ async def run_compiler(
     """``compiler`` (``compile_plan`` or ``compile_document``) in one of the account's
     ``concurrent`` slots, at most ``limit`` tasks; its result or the coded problem answer."""
     gate = gate_of(request.app)
-    compile = functools.partial(_compiled, request, compiler, body, limit)
-    if len(body) <= OVERLAP_MAX_BODY_BYTES:
-        # Small: compiled while its slot is asked for, within a turn of the process.
-        async with gate.turn():
-            return await slots.run(account_id, concurrent, compile, small=True)
 
     async def in_turn() -> T | JSONResponse:
         async with gate.turn():
-            return await compile()
+            return await _compiled(request, compiler, body, limit)
 
-    # Large: no turn of the process taken, nor any CPU spent, before the slot.
-    return await slots.run(account_id, concurrent, in_turn, small=False)
+    # A small plan compiles while its slot is asked for; a large one waits for it.
+    small = len(body) <= OVERLAP_MAX_BODY_BYTES
+    return await slots.run(account_id, concurrent, in_turn, small=small)
 
 
 async def _compiled(
