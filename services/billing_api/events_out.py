@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.billing_api.models import OutboxMessage, Subscription
@@ -30,7 +30,7 @@ from services.common.outbound import (
     SendResult,
     claim_rows,
 )
-from services.common.types import utcnow
+from services.common.types import UTCDateTime, utcnow
 
 # About a day of hourly retries; after that a message waits for a person (last_error says why).
 MAX_DELIVERY_ATTEMPTS = 40
@@ -148,15 +148,44 @@ class _BillingOutbox:
             for row in rows
         ]
 
-    async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
-        values = result.bookkeeping()
-        if result.delivered:
-            values["delivered_at"] = utcnow()
-        elif result.next_attempt_at is not None:
-            values["next_attempt_at"] = result.next_attempt_at
+    async def record(
+        self, session: AsyncSession, sent: Sequence[tuple[Claimed, SendResult]]
+    ) -> None:
+        now = utcnow()
+        # One statement for the batch (an executemany), built once.
         await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == claimed.key).values(**values)
+            _RECORD,
+            [
+                {
+                    "b_key": claimed.key,
+                    "b_attempts": result.attempts,
+                    "b_status_code": result.status_code,
+                    "b_error": result.error,
+                    "b_delivered_at": now if result.delivered else None,
+                    # None keeps the time it had (delivered, or given up).
+                    "b_next_attempt_at": result.next_attempt_at,
+                }
+                for claimed, result in sent
+            ],
         )
+
+
+_TABLE = cast(Table, OutboxMessage.__table__)
+# What a send's result records (SendResult.bookkeeping's columns and ours), the lease released.
+_RECORD = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_key"))
+    .values(
+        attempts=bindparam("b_attempts"),
+        lease_until=None,
+        last_status_code=bindparam("b_status_code"),
+        last_error=bindparam("b_error"),
+        delivered_at=bindparam("b_delivered_at", type_=UTCDateTime()),
+        next_attempt_at=func.coalesce(
+            bindparam("b_next_attempt_at", type_=UTCDateTime()), _TABLE.c.next_attempt_at
+        ),
+    )
+)
 
 
 async def deliver_due(

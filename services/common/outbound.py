@@ -171,8 +171,10 @@ class OutboxTable(Protocol):
         it, given what "waiting" means here."""
         ...
 
-    async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
-        """Store the result and release the lease."""
+    async def record(
+        self, session: AsyncSession, sent: Sequence[tuple[Claimed, SendResult]]
+    ) -> None:
+        """Store each result of a batch and release its lease."""
         ...
 
 
@@ -220,12 +222,12 @@ class OutboundSender:
         out a backoff), each at most once per call, until none is left."""
         result = FlushResult()
         while batch := await self._claim(include_scheduled, exclude=result.not_delivered):
-            sent = await asyncio.gather(*(self._send(claimed) for claimed in batch))
+            outcomes = await asyncio.gather(*(self._send(claimed) for claimed in batch))
+            sent = list(zip(batch, outcomes, strict=True))
             async with self._sessions() as session, session.begin():
-                for claimed, outcome in zip(batch, sent, strict=True):
-                    await self._table.record(session, claimed, outcome)
-            for claimed, outcome in zip(batch, sent, strict=True):
-                self._log(claimed, outcome)
+                await self._table.record(session, sent)
+            self._log(sent)
+            for claimed, outcome in sent:
                 result.attempted += 1
                 if outcome.delivered:
                     result.delivered += 1
@@ -278,13 +280,24 @@ class OutboundSender:
             next_attempt_at = utcnow() + self._policy.delay(attempts)
         return SendResult(attempts, status_code, error, next_attempt_at)
 
-    def _log(self, claimed: Claimed, result: SendResult) -> None:
-        fields = {"message_id": claimed.message_id, "url": claimed.url, "attempts": result.attempts}
-        if result.delivered:
-            log.info("webhook delivered", **fields)
-        elif result.given_up:
-            log.warning("webhook given up", error=result.error, **fields)
-        else:
-            assert result.next_attempt_at is not None
-            retry_in = (result.next_attempt_at - utcnow()).total_seconds()
-            log.info("webhook failed, will retry", error=result.error, retry_s=retry_in, **fields)
+    def _log(self, sent: Sequence[tuple[Claimed, SendResult]]) -> None:
+        # One line for a batch's deliveries (a line each cost more than its post's
+        # bookkeeping); a line for each failure, with its reason.
+        delivered = [claimed.message_id for claimed, result in sent if result.delivered]
+        if delivered:
+            log.info("webhooks delivered", count=len(delivered), message_ids=delivered)
+        for claimed, result in sent:
+            if result.delivered:
+                continue
+            fields = {
+                "message_id": claimed.message_id,
+                "url": claimed.url,
+                "attempts": result.attempts,
+                "error": result.error,
+            }
+            if result.given_up:
+                log.warning("webhook given up", **fields)
+            else:
+                assert result.next_attempt_at is not None
+                retry_in = (result.next_attempt_at - utcnow()).total_seconds()
+                log.info("webhook failed, will retry", retry_s=retry_in, **fields)

@@ -102,17 +102,20 @@ class _SandboxOutbox:
         )
         return [Claimed(row.seq, row.id, self._url, row.payload, row.attempts) for row in rows]
 
-    async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> None:
-        values = result.bookkeeping()
-        if result.delivered:
-            values.update(status=DeliveryStatus.DELIVERED, delivered_at=utcnow())
-        elif result.given_up:
-            values.update(status=DeliveryStatus.FAILED)
-        else:
-            values.update(next_attempt_at=result.next_attempt_at)
-        await session.execute(
-            update(WebhookEvent).where(WebhookEvent.seq == claimed.key).values(**values)
-        )
+    async def record(
+        self, session: AsyncSession, sent: Sequence[tuple[Claimed, SendResult]]
+    ) -> None:
+        for claimed, result in sent:
+            values = result.bookkeeping()
+            if result.delivered:
+                values.update(status=DeliveryStatus.DELIVERED, delivered_at=utcnow())
+            elif result.given_up:
+                values.update(status=DeliveryStatus.FAILED)
+            else:
+                values.update(next_attempt_at=result.next_attempt_at)
+            await session.execute(
+                update(WebhookEvent).where(WebhookEvent.seq == claimed.key).values(**values)
+            )
 
 
 class WebhookSender:

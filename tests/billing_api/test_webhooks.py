@@ -266,6 +266,47 @@ class TestBillingEventsOut:
         assert sorted(statuses) == ["active", "past_due"]
         assert {str(r.url) for r in received} == set(settings.events_subscribers)
 
+    async def test_a_failed_send_is_recorded_and_waits_out_its_backoff(
+        self, app: FastAPI, client: httpx.AsyncClient, settings: Settings
+    ) -> None:
+        from services.billing_api.events_out import deliver_due
+
+        body = envelope(
+            "customer.subscription.created",
+            subscription_object("sub_backoff", "active", updated_ms=now_ms()),
+        )
+        await post_event(client, settings, body)
+        answers = iter([httpx.Response(503), httpx.Response(204)])
+        secret = settings.billing_events_secret.get_secret_value()
+        async with httpx.AsyncClient(
+            transport=httpx.MockTransport(lambda _request: next(answers))
+        ) as http:
+            assert await deliver_due(app.state.billing.sessions, http, secret) == 0
+            async with app.state.billing.sessions() as session:
+                failed = await session.scalar(select(OutboxMessage))
+            assert failed is not None
+            assert (failed.attempts, failed.last_status_code) == (1, 503)
+            assert failed.last_error == "HTTP 503"
+            assert failed.delivered_at is None
+            assert failed.lease_until is None
+            assert failed.next_attempt_at > datetime.now(UTC)  # backing off, not due
+            assert await deliver_due(app.state.billing.sessions, http, secret) == 0
+
+            async with app.state.billing.sessions() as session, session.begin():
+                message = await session.get(OutboxMessage, failed.id)
+                assert message is not None
+                message.next_attempt_at = datetime.now(UTC)
+            assert await deliver_due(app.state.billing.sessions, http, secret) == 1
+        async with app.state.billing.sessions() as session:
+            delivered = await session.get(OutboxMessage, failed.id)
+        assert delivered is not None
+        assert (delivered.attempts, delivered.last_status_code, delivered.last_error) == (
+            2,
+            204,
+            None,
+        )
+        assert delivered.delivered_at is not None
+
 
 class TestCancelResume:
     async def make_active(
