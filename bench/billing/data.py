@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select
 from bench import postgres
 from services.billing_api.models import (
     InboxStatus,
+    OutboxMessage,
     Subscription,
     SubscriptionChange,
     WebhookInboxEvent,
@@ -190,5 +191,24 @@ async def ingest_counts(url: str, *, wait_seconds: float = 60) -> dict[str, int]
             }
             await connection.rollback()
         return {key: int(value or 0) for key, value in counts.items()}
+    finally:
+        await engine.dispose()
+
+
+async def wait_for_deliveries(url: str, *, wait_seconds: float = 120) -> int:
+    """Wait until the outbox has delivered every announcement (or ``wait_seconds`` have
+    passed); how many are still undelivered."""
+    engine = create_engine(url)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            async with engine.connect() as connection:
+                undelivered = await connection.scalar(
+                    select(func.count()).where(OutboxMessage.delivered_at.is_(None))
+                )
+                await connection.rollback()
+            if not undelivered or time.monotonic() > deadline:
+                return int(undelivered or 0)
+            await asyncio.sleep(0.1)
     finally:
         await engine.dispose()
