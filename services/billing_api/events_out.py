@@ -96,7 +96,7 @@ RETRY = RetryPolicy(base_seconds=1.0, max_seconds=3600.0, max_attempts=MAX_DELIV
 SEND_TIMEOUT_SECONDS = 5.0
 # Messages claimed, posted (concurrently) and recorded together. The planner keeps the
 # newest state it was told, so messages need no per-account order among themselves.
-DELIVERY_BATCH = 32
+DELIVERY_BATCH = 16
 
 
 def backoff(attempts: int) -> timedelta:
