@@ -8,7 +8,7 @@ across replicas and leases, is ``test_saved_plans.TestConcurrency``'s.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import msgspec
 import pytest
@@ -131,6 +131,18 @@ async def test_a_slot_not_given_back_is_logged_and_left_to_expire() -> None:
     assert await slots.run("acc_alice", 1, Compiles(), small=True) == "schedule"  # not held
 
 
+@pytest.fixture
+async def other_replica(planner_db_url: str) -> AsyncIterator[DatabaseSlots]:
+    """The compile slots of another planner process on the test database."""
+    engine = create_engine(planner_db_url)
+    slots = DatabaseSlots(engine, lease_s=120.0)
+    try:
+        yield slots
+    finally:
+        await slots.close()
+        await engine.dispose()
+
+
 class TestServed:
     def test_the_plans_are_either_side_of_the_line(self) -> None:
         assert len(BODY) <= OVERLAP_MAX_BODY_BYTES < len(LARGE)
@@ -149,66 +161,46 @@ class TestServed:
 
     @pytest.mark.parametrize("body", [BODY, LARGE], ids=["small", "large"])
     async def test_a_slot_held_by_another_replica_is_a_429(
-        self, planners: Planners, planner_db_url: str, body: bytes
+        self, planners: Planners, other_replica: DatabaseSlots, body: bytes
     ) -> None:
-        engine = create_engine(planner_db_url)
-        other = DatabaseSlots(engine, lease_s=120.0)
-        try:
-            async with planners() as planner:
-                held = await other.acquire("acc_alice", 1)
-                assert held is not None
-                refused = await planner.post("/v1/plan/compile", content=body, headers=auth())
-                assert refused.status_code == 429, refused.text
-                assert refused.json()["error"]["code"] == "PLAN_CONCURRENCY_LIMIT"
-                await other.release(held)
-                compiled = await planner.post("/v1/plan/compile", content=body, headers=auth())
-                assert compiled.status_code == 200, compiled.text
-                assert len(compiled.json()["plan"]["tasks"]) == len(
-                    msgspec.json.decode(body)["tasks"]
-                )
-        finally:
-            await other.close()
-            await engine.dispose()
+        async with planners() as planner:
+            held = await other_replica.acquire("acc_alice", 1)
+            assert held is not None
+            refused = await planner.post("/v1/plan/compile", content=body, headers=auth())
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"]["code"] == "PLAN_CONCURRENCY_LIMIT"
+            await other_replica.release(held)
+            compiled = await planner.post("/v1/plan/compile", content=body, headers=auth())
+            assert compiled.status_code == 200, compiled.text
+            assert len(compiled.json()["plan"]["tasks"]) == len(msgspec.json.decode(body)["tasks"])
 
     async def test_a_refused_compile_holds_no_compile_turn_while_its_429_is_decided(
-        self, planners: Planners, planner_db_url: str
+        self, planners: Planners, other_replica: DatabaseSlots
     ) -> None:
-        engine = create_engine(planner_db_url)
-        other = DatabaseSlots(engine, lease_s=120.0)
-        try:
-            # One compile turn in the process; Alice's one slot held by another replica.
-            async with planners(planner_max_parallel_compiles=1) as planner:
-                assert await other.acquire("acc_alice", 1) is not None
-                finished: list[str] = []
+        # One compile turn in the process; Alice's one slot held by another replica.
+        async with planners(planner_max_parallel_compiles=1) as planner:
+            assert await other_replica.acquire("acc_alice", 1) is not None
+            finished: list[str] = []
 
-                async def compile_for(account: str) -> int:
-                    response = await planner.post(
-                        "/v1/plan/compile", content=BODY, headers=auth(account)
-                    )
-                    finished.append(account)
-                    return response.status_code
+            async def compile_for(account: str) -> int:
+                response = await planner.post(
+                    "/v1/plan/compile", content=BODY, headers=auth(account)
+                )
+                finished.append(account)
+                return response.status_code
 
-                alice = asyncio.create_task(compile_for("acc_alice"))
-                await asyncio.sleep(0.02)  # her compile done, her slot still being asked for
-                assert await compile_for("acc_bob") == 200
-                assert await alice == 429
-                assert finished == ["acc_bob", "acc_alice"]
-        finally:
-            await other.close()
-            await engine.dispose()
+            alice = asyncio.create_task(compile_for("acc_alice"))
+            await asyncio.sleep(0.02)  # her compile done, her slot still being asked for
+            assert await compile_for("acc_bob") == 200
+            assert await alice == 429
+            assert finished == ["acc_bob", "acc_alice"]
 
     async def test_a_replica_that_stops_gives_its_slots_back(
-        self, planners: Planners, planner_db_url: str
+        self, planners: Planners, other_replica: DatabaseSlots
     ) -> None:
         async with planners() as planner:
             for _ in range(3):
                 response = await planner.post("/v1/plan/compile", content=BODY, headers=auth())
                 assert response.status_code == 200
         # Stopped the moment its answers left: its lifespan waited for the releases.
-        engine = create_engine(planner_db_url)
-        other = DatabaseSlots(engine, lease_s=120.0)
-        try:
-            assert await other.acquire("acc_alice", 1) is not None
-        finally:
-            await other.close()
-            await engine.dispose()
+        assert await other_replica.acquire("acc_alice", 1) is not None
