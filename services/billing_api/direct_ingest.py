@@ -17,7 +17,8 @@ bookkeeping) than the whole rest of the request.
   (``BEGIN`` and ``COMMIT`` around it were each another round trip, and on loopback TCP
   every send costs the sender the kernel's delivery too: a fifth of the CPU per event.)
 * SQLite (no data-modifying CTEs): ``BEGIN IMMEDIATE``, the four inserts and
-  ``COMMIT`` on the event loop's thread while the file is free (``_InlineWriter``),
+  ``COMMIT`` on the event loop's thread while the file is free
+  (``services.common.inline_sqlite``),
   else on the write engine's one connection, one hop to its thread each.
 
 Three outcomes, each atomic. ``STORED``: every row written and committed. ``DUPLICATE``:
@@ -34,8 +35,6 @@ from __future__ import annotations
 import enum
 import functools
 import sqlite3
-import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -45,7 +44,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     case,
-    event,
     exists,
     func,
     insert,
@@ -67,6 +65,7 @@ from services.billing_api.models import (
     SubscriptionChange,
     WebhookInboxEvent,
 )
+from services.common.inline_sqlite import inline_writer
 
 _INBOX = cast(Table, WebhookInboxEvent.__table__)
 _SUBSCRIPTIONS = cast(Table, Subscription.__table__)
@@ -218,11 +217,13 @@ async def store_new_subscription(
     """
     params = _params(inbox, new)
     if engine.dialect.name == "sqlite":
-        inline = _inline_writer(engine)
+        inline = inline_writer(engine)
         if inline is not None:
-            stored = inline.store(_sqlite(engine.dialect, len(new.announcements)), params)
-            if inline.checkpoint_due():
-                await _checkpoint(engine)
+            statements = _sqlite(engine.dialect, len(new.announcements))
+            stored = inline.run(
+                functools.partial(_store_inline, statements=statements, params=params)
+            )
+            await inline.checkpoint_if_due(engine)
             if stored is not None:
                 return stored
             # The file is locked (this process's write engine, or another process):
@@ -233,111 +234,27 @@ async def store_new_subscription(
         return await _on_sqlite(connection, engine.dialect, params, new)
 
 
-class _InlineWriter:
-    """On SQLite, the new subscription's transaction run on the event loop's own thread
-    while the file is free.
+def _store_inline(
+    connection: sqlite3.Connection, statements: Sequence[_Compiled], params: dict[str, Any]
+) -> Stored:
+    """The SQLite transaction on the inline writer's connection, without yielding.
 
-    The transaction is some 100 µs of SQLite work; through aiosqlite it was seven hops
-    to the connection's thread and back (BEGIN, four inserts, COMMIT, the pool's reset),
-    each a wake-up of both threads, and the write engine's one connection held across
-    all of them. Here one plain ``sqlite3`` connection, used only on the thread that
-    made it, runs it without yielding: ``BEGIN IMMEDIATE`` with ``busy_timeout`` 0
-    fails at once, with nothing done, when another connection holds the write lock (the
-    write engine's, mid-transaction across its awaits, or another process's), and the
-    event then goes through the write engine as before. It never checkpoints itself
-    (``wal_autocheckpoint`` 0: a checkpoint syncs the file, which the loop must not wait
-    for); every ``CHECKPOINT_EVERY`` commits the write engine's connection is asked for
-    a passive one.
+    ``BEGIN IMMEDIATE`` fails at once when the file is locked (see
+    ``services.common.inline_sqlite``); after it, the write lock is held to the end.
     """
-
-    CHECKPOINT_EVERY = 500
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._thread = threading.get_ident()
-        self._connection: sqlite3.Connection | None = None
-        self._since_checkpoint = 0
-
-    def store(self, statements: Sequence[_Compiled], params: dict[str, Any]) -> Stored | None:
-        """The outcome, or None when the file is locked (then nothing was done)."""
-        if threading.get_ident() != self._thread:
-            return None  # another thread (a test's second loop): the write engine's way
-        connection = self._open()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                return None
-            raise
-        inbox, subscription, *rest = statements
-        try:
-            if not connection.execute(inbox.sql, inbox.arguments(params)).fetchall():
-                outcome = Stored.DUPLICATE
-            elif not connection.execute(
-                subscription.sql, subscription.arguments(params)
-            ).fetchall():
-                outcome = Stored.RECORDED_BEFORE
-            else:
-                for statement in rest:
-                    connection.execute(statement.sql, statement.arguments(params))
-                connection.execute("COMMIT")
-                self._since_checkpoint += 1
-                return Stored.STORED
-            connection.execute("ROLLBACK")
-            return outcome
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-
-    def checkpoint_due(self) -> bool:
-        if self._since_checkpoint < self.CHECKPOINT_EVERY:
-            return False
-        self._since_checkpoint = 0
-        return True
-
-    def _open(self) -> sqlite3.Connection:
-        if self._connection is None:
-            # check_same_thread off only so that close() may run wherever the engine is
-            # disposed of; statements run on self._thread alone.
-            connection = sqlite3.connect(
-                self._path, isolation_level=None, timeout=0, check_same_thread=False
-            )
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute("PRAGMA wal_autocheckpoint=0")
-            self._connection = connection
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
-_INLINE: weakref.WeakKeyDictionary[AsyncEngine, _InlineWriter | None] = weakref.WeakKeyDictionary()
-
-
-def _inline_writer(engine: AsyncEngine) -> _InlineWriter | None:
-    """The engine's inline writer (made on first use, by the thread that will use it);
-    None for an in-memory database, which a second connection would not see."""
-    if engine not in _INLINE:
-        database = engine.url.database
-        if database in (None, "", ":memory:"):
-            _INLINE[engine] = None
-        else:
-            writer = _InlineWriter(database)
-            _INLINE[engine] = writer
-            event.listen(engine.sync_engine, "engine_disposed", lambda _e: writer.close())
-    return _INLINE[engine]
-
-
-async def _checkpoint(engine: AsyncEngine) -> None:
-    """A passive WAL checkpoint by the write engine's connection, off the event loop."""
-    async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
-        await driver.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+    connection.execute("BEGIN IMMEDIATE")
+    inbox, subscription, *rest = statements
+    if not connection.execute(inbox.sql, inbox.arguments(params)).fetchall():
+        outcome = Stored.DUPLICATE
+    elif not connection.execute(subscription.sql, subscription.arguments(params)).fetchall():
+        outcome = Stored.RECORDED_BEFORE
+    else:
+        for statement in rest:
+            connection.execute(statement.sql, statement.arguments(params))
+        connection.execute("COMMIT")
+        return Stored.STORED
+    connection.execute("ROLLBACK")
+    return outcome
 
 
 async def _on_postgresql(

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -68,6 +67,7 @@ from sqlalchemy.sql.expression import ClauseElement
 from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.common.ids import new_id
+from services.common.inline_sqlite import InlineWriter, inline_writer
 from services.common.types import UTCDateTime, utcnow
 from services.planner.models import CompileLease
 
@@ -142,57 +142,15 @@ _RELEASE = delete(_LEASES).where(
 )
 
 
-class _InlineSqlite:
-    """SQLite lease statements run on the event loop itself while the file is free.
-
-    Taking or giving back a slot is a few tens of microseconds of SQLite work; a hop
-    to aiosqlite's thread and back costs several times that, and a millisecond or more
-    on a busy machine. So each process keeps one plain sqlite3 connection for these
-    statements, used only on the event loop's thread, that never waits: with
-    ``busy_timeout`` 0, when another connection (this process's write engine or
-    another process) holds the write lock, the statement fails at once, untouched, and
-    goes the usual way through the write engine, where it waits its turn. It never
-    checkpoints (``wal_autocheckpoint`` 0), since a checkpoint syncs the file to disk:
-    the write engine's connections checkpoint as they commit, and every
-    ``CHECKPOINT_EVERY`` statements taken here the write engine is asked for one.
-    """
-
-    CHECKPOINT_EVERY = 500
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.since_checkpoint = 0
-        self._connection: sqlite3.Connection | None = None
-
-    def rows(self, sql: str, arguments: list[Any]) -> list[Any] | None:
-        """The statement's rows, or None when the file is locked (nothing was done)."""
-        if self._connection is None:
-            connection = sqlite3.connect(self.path, isolation_level=None, timeout=0)
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA wal_autocheckpoint=0")
-            self._connection = connection
-        try:
-            rows = self._connection.execute(sql, arguments).fetchall()
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                return None
-            raise
-        self.since_checkpoint += 1
-        return rows
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
 class _Driver:
     """One statement, compiled once by SQLAlchemy, run as its own transaction.
 
     Through SQLAlchemy's execute, aiosqlite takes a thread hop for each cursor,
     execute, fetch, close, BEGIN and COMMIT (nine to take a slot, eight to give it
     back), and on PostgreSQL BEGIN and COMMIT are two more round trips. Here: on
-    SQLite inline (``_InlineSqlite``) or, when the file is locked, one hop to
+    SQLite on the event loop's thread (``services.common.inline_sqlite``; taking or
+    giving back a slot is a few tens of microseconds of SQLite work) or, when the
+    file is locked, one hop to
     aiosqlite's ``execute_fetchall`` plus the pool's reset; on PostgreSQL one round
     trip on the slots' own connections (``LeaseConnections``), outside any
     transaction. A single statement is atomic on both.
@@ -222,14 +180,14 @@ class _Driver:
     async def rows(
         self,
         params: dict[str, Any],
-        inline: _InlineSqlite | None,
+        inline: InlineWriter | None,
         postgres: LeaseConnections | None,
     ) -> list[Any]:
         arguments = self._arguments(params)
         if postgres is not None:
             return await postgres.rows(self.sql, arguments)
         if inline is not None:
-            rows = inline.rows(self.sql, arguments)
+            rows = inline.run(lambda connection: connection.execute(self.sql, arguments).fetchall())
             if rows is not None:
                 return rows
         async with self.engine.connect() as connection:
@@ -238,13 +196,6 @@ class _Driver:
             # The connection runs without an implicit BEGIN (services.common.db), so the
             # statement commits on its own.
             return list(await driver.execute_fetchall(self.sql, arguments))
-
-    async def checkpoint(self) -> None:
-        """A passive WAL checkpoint by the write engine (SQLite)."""
-        async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            await driver.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 async def _keep_session(_connection: asyncpg.Connection) -> None:
@@ -481,12 +432,7 @@ class DatabaseSlots(CompileSlots):
         dialect = engine.dialect.name
         self._take = {limit: _Driver(engine, _take_statement(dialect, limit)) for limit in limits}
         self._release = _Driver(engine, _RELEASE)
-        database = engine.url.database
-        self._inline = (
-            _InlineSqlite(database)
-            if self._release.sqlite and database and database != ":memory:"
-            else None
-        )
+        self._inline = inline_writer(engine)
         self.postgres = None if self._release.sqlite else LeaseConnections(engine.url)
 
     async def _give_back(self, lease: Lease) -> None:
@@ -495,14 +441,12 @@ class DatabaseSlots(CompileSlots):
             self._inline,
             self.postgres,
         )
-        if self._inline and self._inline.since_checkpoint >= self._inline.CHECKPOINT_EVERY:
-            self._inline.since_checkpoint = 0
-            await self._release.checkpoint()
+        if self._inline is not None:
+            await self._inline.checkpoint_if_due(self.engine)
 
     async def _close(self) -> None:
-        """Close this process's inline SQLite connection, or its PostgreSQL ones."""
-        if self._inline is not None:
-            self._inline.close()
+        """Close this process's PostgreSQL connections (the inline SQLite one closes
+        with the engine)."""
         if self.postgres is not None:
             await self.postgres.close()
 

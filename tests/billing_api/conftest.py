@@ -67,6 +67,17 @@ async def app(settings: Settings, provider: FakeProvider) -> AsyncIterator[FastA
 
 
 @pytest.fixture
+async def sqlite_app(sqlite_templates: SqliteTemplates, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    """The app on a SQLite file of its own, whatever the backend under test, worker off:
+    for what only SQLite's single-writer file does."""
+    url = sqlite_templates.copy("billing_api", tmp_path / "billing.db")
+    application = create_app(make_settings(url), provider=FakeProvider(), run_worker=False)
+    yield application
+    await application.state.engine.dispose()
+    await application.state.read_engine.dispose()
+
+
+@pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://billing.test") as c:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +28,7 @@ from services.common.plain_reads import PlainReads
 from tests.billing_api.conftest import _truncate_all
 from tests.billing_api.fakes import FakeProvider
 from tests.billing_api.support import make_settings
-from tests.databases import SqliteTemplates, run_blocking
+from tests.databases import run_blocking
 
 
 def _row(account: str, sub_id: str, status: str = "active") -> dict[str, Any]:
@@ -149,15 +147,6 @@ async def test_the_subscription_read_skips_the_read_pool_on_sqlite_only(
     else:
         assert billing.plain_reads.inline is None
         assert len(taken) == 1
-
-
-@pytest.fixture
-async def sqlite_app(sqlite_templates: SqliteTemplates, tmp_path: Path) -> AsyncIterator[FastAPI]:
-    url = sqlite_templates.copy("billing_api", tmp_path / "billing.db")
-    application = create_app(make_settings(url), provider=FakeProvider(), run_worker=False)
-    yield application
-    await application.state.engine.dispose()
-    await application.state.read_engine.dispose()
 
 
 async def _seed_three_accounts(app: FastAPI) -> None:

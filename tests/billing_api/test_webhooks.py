@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from services.billing_api import direct_ingest, lifecycle, webhooks
 from services.billing_api.models import (
@@ -124,6 +126,37 @@ class TestExactlyOnce:
         assert second.json()["duplicate"] is True
         assert await count(app, WebhookInboxEvent) == 1
         assert await count(app, SubscriptionChange) == 1
+
+    async def test_an_event_arriving_while_another_writer_holds_the_file_is_stored_once(
+        self, sqlite_app: FastAPI
+    ) -> None:
+        # SQLite: stored on the event loop's thread while the file is free; locked, the
+        # event waits its turn on the write engine instead, and the loop goes on.
+        settings = sqlite_app.state.settings
+        body = envelope(
+            "customer.subscription.created",
+            subscription_object("sub_l", "active", updated_ms=now_ms()),
+            event_id="evt_locked",
+        )
+        holder = sqlite3.connect(str(make_url(settings.billing_database_url).database))
+        transport = httpx.ASGITransport(app=sqlite_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://billing.test") as client:
+            try:
+                holder.execute("BEGIN IMMEDIATE")  # another process writing
+                posting = asyncio.ensure_future(post_event(client, settings, body))
+                started = time.monotonic()
+                await asyncio.sleep(0.3)
+                assert time.monotonic() - started < 1.0  # the loop was not held
+                assert not posting.done()
+            finally:
+                holder.rollback()
+                holder.close()
+            first = await asyncio.wait_for(posting, timeout=10)
+            again = await post_event(client, settings, body, msg_id="msg_again")
+        assert first.status_code == again.status_code == 200, first.text
+        assert (first.json()["duplicate"], again.json()["duplicate"]) == (False, True)
+        assert await count(sqlite_app, WebhookInboxEvent) == 1
+        assert await count(sqlite_app, SubscriptionChange) == 1
 
     async def test_older_event_never_overwrites_newer_state(
         self, app: FastAPI, client: httpx.AsyncClient, settings: Settings, auth: Any
