@@ -26,10 +26,42 @@ ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
 
 
+# Below Linux's ephemeral range (32768-60999), from which bind(0) and every outgoing
+# connection take their ports: a port found free there could be handed to another
+# process (another test worker's service, say) before ours binds it. Here each test
+# worker has a block of its own and never hands a port out twice.
+_PORTS_FROM = 20_000
+_PORTS_PER_WORKER = 1_000
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, for a service this test process is about to start."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    block = _PORTS_FROM + _PORTS_PER_WORKER * (int(worker) % 12 if worker.isdigit() else 0)
+    start = os.getpid() % _PORTS_PER_WORKER  # another test session's same worker: elsewhere
+    for step in range(_PORTS_PER_WORKER):
+        port = block + (start + step) % _PORTS_PER_WORKER
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use by something else on this machine
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {block}-{block + _PORTS_PER_WORKER - 1}")
+
+
+# What each service's /health says it is: an answer from another process on the port
+# means ours could not bind it.
+_HEALTH_NAMES = {
+    "billing-api": "billing_api",
+    "sandbox": "sandbox_provider",
+    "planner": "planner",
+    "landing": "landing",
+}
 
 
 @dataclass
@@ -65,10 +97,14 @@ class Service:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
+                answer = httpx.get(f"{self.url}/health", timeout=1)
             except httpx.HTTPError:
-                pass
+                answer = None
+            if answer is not None and answer.status_code == 200:
+                service = answer.json().get("service")
+                if service != _HEALTH_NAMES.get(self.name, service):
+                    raise RuntimeError(f"{self.name}: port {self.port} answered by {service}")
+                return
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not healthy in {timeout}s: {self.log.read_text()[-3000:]}")
 
