@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -198,6 +198,65 @@ def billing_env(url: str, settings: Settings, **extra: str) -> dict[str, str]:
         RECONCILE_INTERVAL_SECONDS="0",
         **extra,
     )
+
+
+@contextlib.contextmanager
+def billing_variants(
+    backend: str,
+    module: str,
+    variants: tuple[str, ...],
+    logs: Path,
+    extra_env: dict[str, dict[str, str]] | None = None,
+) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+    """billing_api started once per variant (``python -m {module} serve {variant}
+    {port}``, with ``extra_env[variant]`` set) on one freshly seeded database, until the
+    block ends: each variant's URL, all answering a paid account's read alike, and that
+    account's headers. For the benches that compare billing_api with itself."""
+    settings = Settings(_env_file=None)
+    headers = {"Authorization": f"Bearer {mint_token(data.ACCOUNT, settings, ttl=86400)}"}
+    with data.fresh_database(backend) as url, contextlib.ExitStack() as stack:
+        env = billing_env(url, settings)
+        urls: dict[str, str] = {}
+        for variant in variants:
+            port = free_port()
+            command = [sys.executable, "-m", module, "serve", variant, str(port)]
+            variant_env = dict(env, **(extra_env or {}).get(variant, {}))
+            urls[variant] = stack.enter_context(
+                server(f"billing-{variant}-{backend}", command, variant_env, port, logs)
+            )
+        answers = {
+            httpx.get(u + READ_PATH, headers=headers, timeout=10).text for u in urls.values()
+        }
+        assert len(answers) == 1, "the servers answered differently"
+        yield urls, headers
+
+
+def per_backend_options(parser: argparse.ArgumentParser, *, rounds: int) -> None:
+    """The options of the benches that compare billing_api with itself."""
+    parser.add_argument("--quick", action="store_true", help="one 3 s round")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
+
+
+def per_backend(
+    args: argparse.Namespace,
+    prefix: str,
+    measure: Callable[[str, int, float, Path], dict[str, Any]],
+) -> dict[str, Any]:
+    """``measure(backend, rounds, seconds, logs)`` on each backend asked for, with a
+    folder for the servers' logs: the results as those benches write them."""
+    rounds, seconds = (1, 3.0) if args.quick else (args.rounds, args.seconds)
+    results: dict[str, Any] = {"rounds": rounds, "seconds": seconds, "backends": {}}
+    with tempfile.TemporaryDirectory(prefix=prefix) as logs:
+        for backend in args.backend or ["sqlite", "postgresql"]:
+            results["backends"][backend] = measure(backend, rounds, seconds, Path(logs))
+    return results
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
 
 
 def measure(

@@ -17,19 +17,17 @@ unbounded httptools; writes
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bench.billing import data
-from bench.billing.__main__ import READ_PATH, alternate, billing_env, free_port, server
-from services.common.auth import mint_token
-from services.common.settings import Settings
+from bench.billing.__main__ import (
+    alternate,
+    billing_variants,
+    per_backend,
+    per_backend_options,
+    write_results,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "parser.json"
@@ -67,21 +65,7 @@ def serve(parser: str, port: int) -> None:
 
 
 def measure(backend: str, rounds: int, seconds: float, logs: Path) -> dict[str, Any]:
-    settings = Settings(_env_file=None)
-    headers = {"Authorization": f"Bearer {mint_token(data.ACCOUNT, settings, ttl=86400)}"}
-    with data.fresh_database(backend) as url, contextlib.ExitStack() as stack:
-        env = billing_env(url, settings)
-        urls = {}
-        for parser in PARSERS:
-            port = free_port()
-            command = [sys.executable, "-m", "bench.billing.parser", "serve", parser, str(port)]
-            urls[parser] = stack.enter_context(
-                server(f"billing-{parser}-{backend}", command, env, port, logs)
-            )
-        answers = {
-            httpx.get(u + READ_PATH, headers=headers, timeout=10).text for u in urls.values()
-        }
-        assert len(answers) == 1, "the two servers answered differently"
+    with billing_variants(backend, "bench.billing.parser", PARSERS, logs) as (urls, headers):
         print(f"  {backend}: reads", file=sys.stderr)
         reads = alternate(urls, headers, rounds=rounds, seconds=seconds)
     unbounded = reads["httptools"]["rps"]
@@ -91,17 +75,8 @@ def measure(backend: str, rounds: int, seconds: float, logs: Path) -> dict[str, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one 3 s round")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
-    args = parser.parse_args()
-    rounds, seconds = (1, 3.0) if args.quick else (args.rounds, args.seconds)
-    backends = args.backend or ["sqlite", "postgresql"]
-    results: dict[str, Any] = {"rounds": rounds, "seconds": seconds, "backends": {}}
-    with tempfile.TemporaryDirectory(prefix="bench-parser-") as logs:
-        for backend in backends:
-            results["backends"][backend] = measure(backend, rounds, seconds, Path(logs))
+    per_backend_options(parser, rounds=5)
+    results = per_backend(parser.parse_args(), "bench-parser-", measure)
     print("| database | parser | server CPU ms/request | req/s | /httptools | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|---|")
     for backend, result in results["backends"].items():
@@ -111,8 +86,7 @@ def main() -> int:
                 f"| {backend} | {name} | {read['cpuMs']:.2f} | {read['rps']:.0f} | {ratio:.2f}× "
                 f"| {read['p50Ms']:.1f} | {read['p99Ms']:.1f} |"
             )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
+    write_results(RESULTS, results)
     return 0
 
 

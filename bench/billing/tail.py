@@ -27,12 +27,9 @@ No target; writes ``bench/results/tail.json``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,10 +37,15 @@ from typing import Any
 
 import httpx
 
-from bench.billing import data, load
-from bench.billing.__main__ import READ_PATH, billing_env, free_port, server, timed_reads
-from services.common.auth import mint_token
-from services.common.settings import Settings
+from bench.billing import load
+from bench.billing.__main__ import (
+    READ_PATH,
+    billing_variants,
+    per_backend,
+    per_backend_options,
+    timed_reads,
+    write_results,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "tail.json"
@@ -98,7 +100,7 @@ def app_for(config: str) -> Any:
         def read_engine_of_32(url: str, **kwargs: Any) -> Any:
             return db.create_read_engine(url, **{**kwargs, "pool_size": 32})
 
-        billing_app.create_read_engine = read_engine_of_32  # type: ignore[assignment]
+        billing_app.create_read_engine = read_engine_of_32  # type: ignore[attr-defined]
     app = billing_app.create_app(run_worker=config != "no-worker")
     pauses = GcPauses()
     served = app.router.lifespan_context
@@ -141,28 +143,12 @@ def serve(config: str, port: int) -> None:
 def measure(
     backend: str, configs: tuple[str, ...], rounds: int, seconds: float, logs: Path
 ) -> dict[str, Any]:
-    settings = Settings(_env_file=None)
-    headers = {"Authorization": f"Bearer {mint_token(data.ACCOUNT, settings, ttl=86400)}"}
-    with data.fresh_database(backend) as url, contextlib.ExitStack() as stack:
-        env = billing_env(url, settings)
-        urls: dict[str, str] = {}
-        for config in configs:
-            port = free_port()
-            command = [sys.executable, "-m", "bench.billing.tail", "serve", config, str(port)]
-            config_env = dict(
-                env,
-                **{
-                    "no-log": {"LOG_LEVEL": "WARNING"},
-                    "unfrozen": {"GC_FREEZE_AFTER_STARTUP": "false"},
-                }.get(config, {}),
-            )
-            urls[config] = stack.enter_context(
-                server(f"billing-{config}-{backend}", command, config_env, port, logs)
-            )
-        answers = {
-            httpx.get(u + READ_PATH, headers=headers, timeout=10).text for u in urls.values()
-        }
-        assert len(answers) == 1, "the servers answered differently"
+    extra_env = {
+        "no-log": {"LOG_LEVEL": "WARNING"},
+        "unfrozen": {"GC_FREEZE_AFTER_STARTUP": "false"},
+    }
+    with billing_variants(backend, "bench.billing.tail", configs, logs, extra_env) as started:
+        urls, headers = started
         print(f"  {backend}: reads", file=sys.stderr)
         for u in urls.values():  # warm-up: imports, pools, caches
             load.reads(u + READ_PATH, headers, connections=32, seconds=1)
@@ -199,19 +185,11 @@ def measure(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one 3 s round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
+    per_backend_options(parser, rounds=3)
     parser.add_argument("--config", choices=CONFIGS, action="append", help="default: all")
     args = parser.parse_args()
-    rounds, seconds = (1, 3.0) if args.quick else (args.rounds, args.seconds)
-    backends = args.backend or ["sqlite", "postgresql"]
     configs = tuple(args.config or CONFIGS)
-    results: dict[str, Any] = {"rounds": rounds, "seconds": seconds, "backends": {}}
-    with tempfile.TemporaryDirectory(prefix="bench-tail-") as logs:
-        for backend in backends:
-            results["backends"][backend] = measure(backend, configs, rounds, seconds, Path(logs))
+    results = per_backend(args, "bench-tail-", lambda *run: measure(run[0], configs, *run[1:]))
     print(
         "| database | config | req/s | p50 ms | p99 ms | cpu ms | gen-2 per round"
         " | longest gen-2 ms | GC ms per round | non-2xx |"
@@ -224,8 +202,7 @@ def main() -> int:
                 f" | {r['cpuMs']:.2f} | {r['gen2PerRound']:g} | {r['gen2MaxMs']:.1f}"
                 f" | {r['gcTotalMsPerRound']:.1f} | {r['bad']} |"
             )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
+    write_results(RESULTS, results)
     return 0
 
 
