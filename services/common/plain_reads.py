@@ -39,9 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import Executable
 
-# Primary result codes: the extended ones (SQLITE_BUSY_RECOVERY, SQLITE_BUSY_SNAPSHOT...)
-# carry them in their low byte.
-_WOULD_WAIT = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+from services.common.inline_sqlite import would_wait
 
 
 class PlainReads:
@@ -83,8 +81,7 @@ class PlainReads:
             with inline.connect() as connection:
                 return connection.execute(statement, params).first()
         except OperationalError as exc:
-            code = getattr(exc.orig, "sqlite_errorcode", None)
-            if code is not None and code & 0xFF in _WOULD_WAIT:
+            if isinstance(exc.orig, sqlite3.OperationalError) and would_wait(exc.orig):
                 raise _WouldWait from exc
             raise
 
