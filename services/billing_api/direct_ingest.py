@@ -55,7 +55,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 from services.billing_api.lifecycle import NewSubscription
@@ -65,6 +64,7 @@ from services.billing_api.models import (
     SubscriptionChange,
     WebhookInboxEvent,
 )
+from services.common.compiled_sql import CompiledStatement
 from services.common.inline_sqlite import inline_writer
 
 _INBOX = cast(Table, WebhookInboxEvent.__table__)
@@ -94,26 +94,6 @@ def _binds(table: Table, columns: Sequence[str], prefix: str) -> list[Any]:
     return [bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in columns]
 
 
-class _Compiled:
-    """A statement compiled once for one dialect: its SQL and how to order and convert
-    the parameters the driver gets (the bind processors SQLAlchemy would run)."""
-
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        self.sql = compiled.string
-        names = list(compiled.positiontup or [])
-        processors = {n: compiled.binds[n].type.bind_processor(dialect) for n in names}
-        self._order: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (name, processors[name]) for name in names
-        ]
-
-    def arguments(self, params: dict[str, Any]) -> list[Any]:
-        return [
-            process(params[name]) if process is not None else params[name]
-            for name, process in self._order
-        ]
-
-
 def _params(inbox: dict[str, Any], new: NewSubscription) -> dict[str, Any]:
     params = {f"inbox_{k}": v for k, v in inbox.items()}
     params.update({f"sub_{k}": v for k, v in new.subscription.items()})
@@ -125,7 +105,7 @@ def _params(inbox: dict[str, Any], new: NewSubscription) -> dict[str, Any]:
 
 # Per dialect (the engine's) and number of subscribers: a few in any process.
 @functools.lru_cache(maxsize=32)
-def _postgresql(dialect: Dialect, subscribers: int) -> _Compiled:
+def _postgresql(dialect: Dialect, subscribers: int) -> CompiledStatement:
     stored = (
         pg_insert(_INBOX)
         .values(dict(zip(_INBOX_COLUMNS, _binds(_INBOX, _INBOX_COLUMNS, "inbox_"), strict=True)))
@@ -179,11 +159,11 @@ def _postgresql(dialect: Dialect, subscribers: int) -> _Compiled:
         select(stored.c.id).scalar_subquery().label("inbox_id"),
         case((exists(select(stored.c.id)), one_per_creation)).label("stored_new"),
     ).add_cte(*ctes)
-    return _Compiled(statement, dialect)
+    return CompiledStatement(statement, dialect)
 
 
 @functools.lru_cache(maxsize=32)
-def _sqlite(dialect: Dialect, subscribers: int) -> tuple[_Compiled, ...]:
+def _sqlite(dialect: Dialect, subscribers: int) -> tuple[CompiledStatement, ...]:
     def values(table: Table, columns: Sequence[str], prefix: str) -> dict[str, Any]:
         return dict(zip(columns, _binds(table, columns, prefix), strict=True))
 
@@ -204,7 +184,7 @@ def _sqlite(dialect: Dialect, subscribers: int) -> tuple[_Compiled, ...]:
                 [values(_OUTBOX, _OUTBOX_COLUMNS, f"msg{i}_") for i in range(subscribers)]
             )
         )
-    return tuple(_Compiled(statement, dialect) for statement in statements)
+    return tuple(CompiledStatement(statement, dialect) for statement in statements)
 
 
 async def store_new_subscription(
@@ -235,7 +215,7 @@ async def store_new_subscription(
 
 
 def _store_inline(
-    connection: sqlite3.Connection, statements: Sequence[_Compiled], params: dict[str, Any]
+    connection: sqlite3.Connection, statements: Sequence[CompiledStatement], params: dict[str, Any]
 ) -> Stored:
     """The SQLite transaction on the inline writer's connection, without yielding.
 

@@ -59,11 +59,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from services.common.compiled_sql import CompiledStatement
 from services.common.error_codes import ErrorCode
 from services.common.errors import AppError
 from services.common.ids import new_id
@@ -143,7 +143,7 @@ _RELEASE = delete(_LEASES).where(
 
 
 class _Driver:
-    """One statement, compiled once by SQLAlchemy, run as its own transaction.
+    """One statement, compiled once (``CompiledStatement``), run as its own transaction.
 
     Through SQLAlchemy's execute, aiosqlite takes a thread hop for each cursor,
     execute, fetch, close, BEGIN and COMMIT (nine to take a slot, eight to give it
@@ -158,24 +158,8 @@ class _Driver:
 
     def __init__(self, engine: AsyncEngine, statement: ClauseElement) -> None:
         self.engine = engine
-        dialect: Dialect = engine.dialect
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        self.compiled = compiled
-        self.sql = compiled.string
-        self.names = list(compiled.positiontup or [])
-        self.processors: dict[str, Callable[[Any], Any] | None] = {
-            name: compiled.binds[name].type.bind_processor(dialect) for name in self.names
-        }
-        self.sqlite = dialect.name == "sqlite"
-
-    def _arguments(self, given: dict[str, Any]) -> list[Any]:
-        # With the statement's own values too (LIMIT 1).
-        params = self.compiled.construct_params(given) or {}
-        values = []
-        for name in self.names:
-            process = self.processors[name]
-            values.append(process(params[name]) if process else params[name])
-        return values
+        self.statement = CompiledStatement(statement, engine.dialect)
+        self.sqlite = engine.dialect.name == "sqlite"
 
     async def rows(
         self,
@@ -183,11 +167,11 @@ class _Driver:
         inline: InlineWriter | None,
         postgres: LeaseConnections | None,
     ) -> list[Any]:
-        arguments = self._arguments(params)
+        sql, arguments = self.statement.sql, self.statement.arguments(params)
         if postgres is not None:
-            return await postgres.rows(self.sql, arguments)
+            return await postgres.rows(sql, arguments)
         if inline is not None:
-            rows = inline.run(lambda connection: connection.execute(self.sql, arguments).fetchall())
+            rows = inline.run(lambda connection: connection.execute(sql, arguments).fetchall())
             if rows is not None:
                 return rows
         async with self.engine.connect() as connection:
@@ -195,7 +179,7 @@ class _Driver:
             driver: Any = raw.driver_connection
             # The connection runs without an implicit BEGIN (services.common.db), so the
             # statement commits on its own.
-            return list(await driver.execute_fetchall(self.sql, arguments))
+            return list(await driver.execute_fetchall(sql, arguments))
 
 
 async def _keep_session(_connection: asyncpg.Connection) -> None:
